@@ -1,0 +1,7 @@
+"""jaxrnn: PyTorch-compatible recurrent networks as pure JAX functions."""
+
+from jaxrnn import cells
+from jaxrnn.layers import GRU, LSTM, RNN, unroll
+
+__all__ = ["GRU", "LSTM", "RNN", "cells", "unroll"]
+__version__ = "0.1.0"

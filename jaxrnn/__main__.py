@@ -1,0 +1,7 @@
+"""Allow `python -m jaxrnn`."""
+
+import sys
+
+from jaxrnn.cli import main
+
+sys.exit(main())
