@@ -1,0 +1,1 @@
+"""Datasets: binary addition, and tokenized text for sentiment."""

@@ -1,0 +1,1 @@
+"""Tasks for `jaxrnn train`: data, model and training recipe for each."""
