@@ -1,0 +1,1 @@
+"""Benchmarks of jaxrnn against PyTorch and Flax linen (`jaxrnn bench`)."""
