@@ -1,15 +1,28 @@
 """The `jaxrnn` command: train, evaluate and benchmark.
 
 Each task lives in its own module under `jaxrnn.tasks` and provides
-`add_arguments(parser)` and `run(args) -> dict`, the summary it wrote.
+`add_arguments(parser)` and `run(args) -> dict`, the summary it wrote, and
+for `jaxrnn evaluate` also `evaluate_run(args, run_dir) -> dict`.
+`jaxrnn train --config FILE` repeats a run from its config.json and
+`jaxrnn train --resume DIR` continues one; both take the task from the file.
 """
 
 import argparse
 import importlib
+import json
 import logging
 import sys
 from datetime import datetime
 from pathlib import Path
+
+from jaxrnn.training import (
+    CheckpointError,
+    Interrupted,
+    TooManyBadSteps,
+    read_run_config,
+)
+
+logger = logging.getLogger(__name__)
 
 TASKS = {
     "addition": "jaxrnn.tasks.addition",
@@ -22,8 +35,13 @@ def default_out(task: str) -> Path:
     return Path("runs") / f"{task}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the parser with one `train` subcommand per task."""
+def build_parser(task_defaults: dict | None = None) -> argparse.ArgumentParser:
+    """Build the parser: one `train` subcommand per task, and `evaluate`.
+
+    Args:
+      task_defaults: per task name, argument values that replace the
+        defaults, such as the "args" of a run's config.json.
+    """
     parser = argparse.ArgumentParser(prog="jaxrnn", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -34,22 +52,120 @@ def build_parser() -> argparse.ArgumentParser:
         sub = tasks.add_parser(task, help=module.__doc__.splitlines()[0])
         sub.add_argument("--seed", type=int, default=0, help="seed of every random source")
         sub.add_argument("--out", type=Path, default=None, help="output folder (default runs/<task>-<time>)")
+        sub.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE",
+            help="repeat the run of this config.json; options given here override it",
+        )
+        sub.add_argument(
+            "--resume",
+            type=Path,
+            metavar="DIR",
+            help="continue the run in DIR from its latest readable checkpoint",
+        )
         module.add_arguments(sub)
-        sub.set_defaults(module=module)
+        sub.set_defaults(module=module, **(task_defaults or {}).get(task, {}))
+    evaluate = commands.add_parser(
+        "evaluate", help="evaluate the best checkpoint of a run"
+    )
+    evaluate.add_argument("run_dir", type=Path, metavar="DIR", help="the run folder")
     return parser
 
 
+def insert_task(argv: list[str]) -> list[str]:
+    """Insert the task of `--config FILE` or `--resume DIR` after a bare `train`."""
+    if "train" not in argv:
+        return argv
+    start = argv.index("train") + 1
+    rest = argv[start:]
+    if not rest or rest[0] in TASKS or rest[0] in ("-h", "--help"):
+        return argv
+    for index, token in enumerate(rest):
+        for option in ("--config", "--resume"):
+            if token == option and index + 1 < len(rest):
+                source = rest[index + 1]
+            elif token.startswith(option + "="):
+                source = token.split("=", 1)[1]
+            else:
+                continue
+            return argv[:start] + [read_run_config(Path(source))["task"]] + rest
+    return argv
+
+
+def apply_run_config(args: argparse.Namespace, argv: list[str]) -> argparse.Namespace:
+    """Fill the arguments of `--config` or `--resume` in, then set `args.out`.
+
+    Options given on the command line override the file's values. A resumed
+    run writes into its own folder; a repeated one into a new folder.
+
+    Raises:
+      ValueError: both options are given, or the file is of another task.
+    """
+    if args.config is not None and args.resume is not None:
+        raise ValueError("pass --config FILE or --resume DIR, not both")
+    source = args.config if args.config is not None else args.resume
+    if source is not None:
+        config = read_run_config(source)
+        if config["task"] != args.task:
+            raise ValueError(
+                f"{source} describes a {config['task']} run, not {args.task}"
+            )
+        values = dict(config["args"])
+        if args.config is not None:
+            values.pop("out", None)
+        args = build_parser({args.task: values}).parse_args(argv)
+    if args.resume is not None:
+        args.out = args.resume
+    elif args.out is None:
+        args.out = default_out(args.task)
+    return args
+
+
+def evaluate_run_dir(run_dir: Path) -> dict:
+    """Evaluate a run's best checkpoint with its task's `evaluate_run`.
+
+    Raises:
+      ValueError: the run's task has no `evaluate_run`.
+    """
+    config = read_run_config(run_dir)
+    task = config["task"]
+    args = build_parser({task: config["args"]}).parse_args(["train", task])
+    if not hasattr(args.module, "evaluate_run"):
+        raise ValueError(f"task {task} of {run_dir} has no checkpoint evaluation")
+    return args.module.evaluate_run(args, Path(run_dir))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    A run stopped by SIGINT or SIGTERM returns 128 + the signal number
+    (130, 143) after its checkpoint, and one stopped by too many bad steps
+    or an unreadable checkpoint returns 1.
+    """
+    argv = insert_task(sys.argv[1:] if argv is None else list(argv))
     args = build_parser().parse_args(argv)
+    # force: importing Orbax installs absl's handler on the root logger, which
+    # would turn basicConfig into a no-op. Orbax logs every save at INFO.
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
     )
-    if args.command == "train":
-        if args.out is None:
-            args.out = default_out(args.task)
-        args.module.run(args)
+    absl_level = logging.DEBUG if args.verbose else logging.WARNING
+    logging.getLogger("absl").setLevel(absl_level)
+    try:
+        if args.command == "train":
+            args = apply_run_config(args, argv)
+            args.module.run(args)
+        elif args.command == "evaluate":
+            print(json.dumps(evaluate_run_dir(args.run_dir), indent=2))
+    except Interrupted as error:
+        logger.warning("%s", error)
+        return error.exit_code
+    except (TooManyBadSteps, CheckpointError) as error:
+        logger.error("%s", error)
+        return 1
     return 0
 
 
