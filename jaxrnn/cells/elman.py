@@ -1,5 +1,7 @@
 """Elman cell: `h' = act(W_ih x + b_ih + W_hh h + b_hh)`, as PyTorch's `nn.RNNCell`."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -15,6 +17,9 @@ from jaxrnn.cells.cell import (
 NONLINEARITIES = {"tanh": jnp.tanh, "relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid}
 
 
+# Cached, so each nonlinearity has one Cell: the unroll's jit takes the cell
+# as a static argument and reuses a compiled scan only for an equal cell.
+@functools.cache
 def elman(nonlinearity: str = "tanh") -> Cell:
     """Build an Elman cell.
 

@@ -12,25 +12,19 @@ import numbers
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxrnn.cells import elman, gru, lstm
 from jaxrnn.cells.cell import Cell, Params
 from jaxrnn.layers import unroll as unrolling
+from jaxrnn.layers.checks import (
+    check_input,
+    check_lengths,
+    check_params,
+    check_positive_int,
+    check_state,
+)
+from jaxrnn.layers.initializers import INITIALIZERS, apply_initializer, set_forget_bias
 from jaxrnn.layers.unroll import param_suffix
-
-
-def check_positive_int(name: str, value, minimum: int = 1) -> None:
-    """Raise ValueError unless `value` is an int >= `minimum`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-
-
-def shape_error(name: str, received, expected) -> ValueError:
-    """Build the error for an argument of the wrong shape."""
-    return ValueError(f"{name} has shape {tuple(received)}, expected {tuple(expected)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +41,10 @@ class RecurrentLayer:
       dropout: probability of dropout on each layer's output except the
         last's (default 0.0). It is applied only when `apply` gets a `key`.
       bidirectional: run a reverse direction too, D = 2 (default False).
+      initializer: `"pytorch"` (default) draws every parameter from
+        U(-1/sqrt(H), 1/sqrt(H)); `"orthogonal"` then replaces each gate
+        block of every `weight_hh` with an orthogonal matrix. The field is
+        not called `init` because `init` is the method that draws parameters.
     """
 
     input_size: int
@@ -56,6 +54,7 @@ class RecurrentLayer:
     batch_first: bool = False
     dropout: float = 0.0
     bidirectional: bool = False
+    initializer: str = "pytorch"
 
     def __post_init__(self):
         check_positive_int("input_size", self.input_size)
@@ -66,6 +65,10 @@ class RecurrentLayer:
         for flag in ("bias", "batch_first", "bidirectional"):
             if not isinstance(getattr(self, flag), bool):
                 raise ValueError(f"{flag} must be a bool, got {getattr(self, flag)!r}")
+        if self.initializer not in INITIALIZERS:
+            raise ValueError(
+                f"initializer must be one of {INITIALIZERS}, got {self.initializer!r}"
+            )
 
     @property
     def cell(self) -> Cell:
@@ -83,13 +86,22 @@ class RecurrentLayer:
         return self.hidden_size
 
     def init_cell(self, key: jax.Array, input_size: int, dtype) -> Params:
-        """Initialize one layer's and direction's cell."""
-        return self.cell.init(
+        """Initialize one layer's and direction's cell, preset included."""
+        params = self.cell.init(
             key, input_size, self.hidden_size, bias=self.bias, dtype=dtype
         )
+        return apply_initializer(self.initializer, key, params, self.cell.num_gates)
+
+    def layer_input_size(self, layer: int) -> int:
+        """Features entering layer `layer`: I for layer 0, else D*R."""
+        return self.input_size if layer == 0 else self.num_directions * self.output_size
 
     def init(self, key: jax.Array, dtype=jnp.float32) -> Params:
-        """Initialize every parameter from U(-1/sqrt(H), 1/sqrt(H)), as PyTorch.
+        """Initialize every parameter with the layer's `initializer` preset.
+
+        Args:
+          key: PRNG key.
+          dtype: dtype of every parameter (default float32).
 
         Returns:
           A flat dict under PyTorch's names, for example `weight_ih_l0`
@@ -99,7 +111,7 @@ class RecurrentLayer:
         params = {}
         keys = jax.random.split(key, self.num_layers * self.num_directions)
         for layer in range(self.num_layers):
-            width = self.input_size if layer == 0 else self.num_directions * self.output_size
+            width = self.layer_input_size(layer)
             for direction in range(self.num_directions):
                 cell_key = keys[layer * self.num_directions + direction]
                 suffix = param_suffix(layer, direction)
@@ -107,64 +119,48 @@ class RecurrentLayer:
                     params[name + suffix] = value
         return params
 
+    def cell_param_shapes(self, input_size: int) -> dict[str, tuple[int, ...]]:
+        """Shapes of one cell's parameters, in PyTorch's order."""
+        rows = self.cell.num_gates * self.hidden_size
+        shapes = {
+            "weight_ih": (rows, input_size),
+            "weight_hh": (rows, self.output_size),
+        }
+        if self.bias:
+            shapes |= {"bias_ih": (rows,), "bias_hh": (rows,)}
+        return shapes
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shape of every parameter under PyTorch's name, in PyTorch's order.
+
+        The order is that of `torch.nn.LSTM.state_dict()`: layer by layer,
+        the forward direction first, and within a cell `weight_ih`,
+        `weight_hh`, `bias_ih`, `bias_hh`, `weight_hr`.
+        """
+        shapes = {}
+        for layer in range(self.num_layers):
+            width = self.layer_input_size(layer)
+            for direction in range(self.num_directions):
+                suffix = param_suffix(layer, direction)
+                for name, shape in self.cell_param_shapes(width).items():
+                    shapes[name + suffix] = shape
+        return shapes
+
     def state_shape(self, batch: tuple[int, ...], width: int) -> tuple[int, ...]:
         """Shape of h_0 or c_0: (L*D, B, width), or (L*D, width) unbatched."""
         return (self.num_layers * self.num_directions, *batch, width)
 
-    def check_input(self, x: jax.Array) -> tuple[int, ...]:
-        """Validate x and return its batch shape, () when unbatched."""
-        if x.ndim not in (2, 3):
-            raise ValueError(
-                f"x must have 2 dims (T, I) or 3 dims "
-                f"{'(B, T, I)' if self.batch_first else '(T, B, I)'}, "
-                f"got shape {tuple(x.shape)}"
-            )
-        if x.shape[-1] != self.input_size:
-            raise ValueError(
-                f"x has feature size {x.shape[-1]} (shape {tuple(x.shape)}), "
-                f"expected input_size {self.input_size}"
-            )
-        if x.ndim == 2:
-            return ()
-        return (x.shape[0],) if self.batch_first else (x.shape[1],)
-
-    def check_state(self, name: str, state, expected: tuple[int, ...]) -> None:
-        """Validate one initial state h0 or c0."""
-        if isinstance(state, (tuple, list)):
-            raise ValueError(
-                f"{name} must be an array of shape {expected}, got a "
-                f"{type(state).__name__} of {len(state)}; a (h_0, c_0) pair is an "
-                f"LSTM state: pass h0 and c0 separately to an LSTM"
-            )
-        if tuple(jnp.shape(state)) != expected:
-            raise shape_error(name, jnp.shape(state), expected)
-
-    def check_lengths(self, lengths, batch: tuple[int, ...], num_steps: int):
-        """Validate lengths (B,) and return it as an int32 array."""
-        if batch == ():
-            raise ValueError("lengths needs batched input (T, B, I) or (B, T, I)")
-        if tuple(jnp.shape(lengths)) != batch:
-            raise shape_error("lengths", jnp.shape(lengths), batch)
-        if not jnp.issubdtype(jnp.asarray(lengths).dtype, jnp.integer):
-            raise ValueError(f"lengths must be integers, got dtype {lengths.dtype}")
-        if not isinstance(lengths, jax.core.Tracer):
-            values = np.asarray(lengths)
-            if values.size and (values.min() < 0 or values.max() > num_steps):
-                raise ValueError(
-                    f"lengths must lie in [0, T={num_steps}], got min "
-                    f"{values.min()} and max {values.max()}"
-                )
-        # NOTE: traced lengths (inside jit) cannot be range-checked here;
-        # values above T act as T and values below 0 as 0.
-        return jnp.asarray(lengths, jnp.int32)
-
-    def initial_carries(self, params, batch, h0, c0, dtype):
+    def initial_carries(self, batch, h0, c0, dtype):
         """Build the L*D initial carries, each with leaves (B, ...)."""
-        del params, c0
+        if c0 is not None:
+            raise ValueError(
+                f"c0 is only for LSTM layers, got c0 of shape "
+                f"{tuple(jnp.shape(c0))} for {type(self).__name__}; expected None"
+            )
         shape = self.state_shape(batch, self.hidden_size)
         if h0 is None:
             h0 = jnp.zeros(shape, dtype)
-        self.check_state("h0", h0, shape)
+        check_state("h0", h0, shape)
         return list(jnp.asarray(h0, dtype))
 
     def stack_carries(self, carries):
@@ -181,6 +177,9 @@ class RecurrentLayer:
         lengths: jax.Array | None = None,
         key: jax.Array | None = None,
         unroll: int = 1,
+        return_states: bool = False,
+        impl: str = "scan",
+        remat_chunk: int | None = None,
     ):
         """Run the stack over a batch.
 
@@ -193,31 +192,46 @@ class RecurrentLayer:
           lengths: (B,) valid steps of each right-padded row; None for all T.
           key: PRNG key for dropout between layers; None in evaluation.
           unroll: time steps per scan iteration.
+          return_states: also return the last layer's carry after every step.
+          impl: `"scan"` (the reference unroll) or `"fused"` (one gate matmul
+            a step and a hand-written backward pass, faster to train).
+          remat_chunk: with `impl="fused"`, recompute activations in chunks
+            of this many steps during the backward pass, to save memory on
+            long sequences; None stores every step.
 
         Returns:
-          `(output, h_n)`, or `(output, (h_n, c_n))` for an LSTM, as PyTorch:
-          output (T, B, D*R) (batch first when `batch_first`), zero at padded
-          steps; h_n (L*D, B, R) and c_n (L*D, B, H) at each row's last valid
-          step. Unbatched input drops the B axis everywhere.
+          `(output, h_n)`, or `(output, (h_n, c_n))` for an LSTM, as PyTorch.
+          output is (T, B, D*R), or (B, T, D*R) when `batch_first`, and zero
+          at padded steps. h_n (L*D, B, R) and c_n (L*D, B, H) are taken at
+          each row's last valid step. Unbatched input drops the B axis
+          everywhere.
+
+          With `return_states`, a third item: the states, h (T, B, D*R), or
+          for an LSTM a pair (h (T, B, D*R), c (T, B, D*H)), laid out like
+          output. Each direction's half is in its own step order: index k
+          holds the carry after min(k + 1, length) steps of that direction,
+          so states[-1] equals the last layer's h_n (and c_n) for every row.
+          The forward half matches output at valid steps and keeps its last
+          value on padded steps. The reverse half at index k belongs to
+          input step length - 1 - k.
 
         Raises:
           ValueError: an argument's shape or value does not fit the layer.
         """
-        batch = self.check_input(x)
-        if c0 is not None and self.cell.name != "lstm":
-            raise ValueError(f"c0 is only for LSTM layers, got c0 for {type(self).__name__}")
+        batch = check_input(x, self.input_size, self.batch_first)
+        check_params(params, self.param_shapes())
         num_steps = x.shape[1] if (self.batch_first and batch) else x.shape[0]
         if lengths is not None:
-            lengths = self.check_lengths(lengths, batch, num_steps)
-        dtype = jnp.result_type(x.dtype, jnp.float32)
-        carries = self.initial_carries(params, batch, h0, c0, dtype)
+            lengths = check_lengths(lengths, batch, num_steps)
+        dtype = jnp.result_type(x.dtype, params["weight_hh_l0"].dtype, jnp.float32)
+        carries = self.initial_carries(batch, h0, c0, dtype)
 
         if batch == ():
             x = x[:, None]
             carries = jax.tree.map(lambda leaf: leaf[None], carries)
         elif self.batch_first:
             x = jnp.swapaxes(x, 0, 1)
-        output, carries = unrolling.unroll(
+        output, carries, *states = unrolling.unroll(
             self.cell,
             params,
             x,
@@ -228,13 +242,25 @@ class RecurrentLayer:
             dropout=self.dropout,
             key=key,
             unroll=unroll,
+            return_states=return_states,
+            impl=impl,
+            remat_chunk=remat_chunk,
         )
         if batch == ():
-            output = output[:, 0]
             carries = jax.tree.map(lambda leaf: leaf[0], carries)
-        elif self.batch_first:
-            output = jnp.swapaxes(output, 0, 1)
+        output = self.restore_layout(output, batch)
+        if return_states:
+            states = jax.tree.map(lambda s: self.restore_layout(s, batch), states[0])
+            return output, self.stack_carries(carries), states
         return output, self.stack_carries(carries)
+
+    def restore_layout(self, sequence: jax.Array, batch: tuple[int, ...]):
+        """Turn a time-major (T, B, ...) result into the layout of x."""
+        if batch == ():
+            return sequence[:, 0]
+        if self.batch_first:
+            return jnp.swapaxes(sequence, 0, 1)
+        return sequence
 
     __call__ = apply
 
@@ -275,9 +301,14 @@ class LSTM(RecurrentLayer):
     Attributes:
       proj_size: P > 0 adds `weight_hr` (P, H) and makes h of width P
         (default 0, no projection).
+      forget_bias: when set, `init` sets the forget-gate entries (rows H to
+        2H) of every `bias_hh` to this value and those of `bias_ih` to 0, so
+        each forget gate starts with total bias `forget_bias`. None (default)
+        keeps the preset's draws. Needs `bias=True`.
     """
 
     proj_size: int = 0
+    forget_bias: float | None = None
 
     def __post_init__(self):
         super().__post_init__()
@@ -287,6 +318,17 @@ class LSTM(RecurrentLayer):
                 f"proj_size must be smaller than hidden_size={self.hidden_size}, "
                 f"got {self.proj_size}"
             )
+        if self.forget_bias is not None:
+            if isinstance(self.forget_bias, bool) or not isinstance(
+                self.forget_bias, numbers.Real
+            ):
+                raise ValueError(
+                    f"forget_bias must be a float or None, got {self.forget_bias!r}"
+                )
+            if not self.bias:
+                raise ValueError(
+                    f"forget_bias={self.forget_bias} needs bias=True, got bias=False"
+                )
 
     @property
     def cell(self) -> Cell:
@@ -297,7 +339,7 @@ class LSTM(RecurrentLayer):
         return self.proj_size or self.hidden_size
 
     def init_cell(self, key, input_size, dtype):
-        return self.cell.init(
+        params = self.cell.init(
             key,
             input_size,
             self.hidden_size,
@@ -305,15 +347,24 @@ class LSTM(RecurrentLayer):
             proj_size=self.proj_size,
             dtype=dtype,
         )
+        params = apply_initializer(self.initializer, key, params, self.cell.num_gates)
+        if self.forget_bias is not None:
+            params = set_forget_bias(params, self.hidden_size, self.forget_bias)
+        return params
 
-    def initial_carries(self, params, batch, h0, c0, dtype):
-        del params
+    def cell_param_shapes(self, input_size):
+        shapes = super().cell_param_shapes(input_size)
+        if self.proj_size > 0:
+            shapes["weight_hr"] = (self.proj_size, self.hidden_size)
+        return shapes
+
+    def initial_carries(self, batch, h0, c0, dtype):
         h_shape = self.state_shape(batch, self.output_size)
         c_shape = self.state_shape(batch, self.hidden_size)
         h0 = jnp.zeros(h_shape, dtype) if h0 is None else h0
         c0 = jnp.zeros(c_shape, dtype) if c0 is None else c0
-        self.check_state("h0", h0, h_shape)
-        self.check_state("c0", c0, c_shape)
+        check_state("h0", h0, h_shape)
+        check_state("c0", c0, c_shape)
         return list(zip(jnp.asarray(h0, dtype), jnp.asarray(c0, dtype)))
 
     def stack_carries(self, carries):

@@ -5,10 +5,13 @@ and every layer option (stacking, directions, lengths, initial state, dropout)
 is handled here once for all cells.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
 from jaxrnn.cells.cell import Carry, Cell, Params
+from jaxrnn.layers import fused
 
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
 
@@ -43,6 +46,7 @@ def reverse_padded(x: jax.Array, lengths: jax.Array | None) -> jax.Array:
     return jnp.take_along_axis(x, index, axis=0)
 
 
+@functools.partial(jax.jit, static_argnames=("cell", "unroll", "return_states"))
 def scan_direction(
     cell: Cell,
     params: Params,
@@ -50,8 +54,15 @@ def scan_direction(
     carry: Carry,
     mask: jax.Array | None,
     unroll: int = 1,
+    return_states: bool = False,
 ):
     """Run one cell forward over time.
+
+    This is the reference path: the cell's own `project` and `recur`, vmapped
+    over the batch, with autodiff through `jax.lax.scan`. It is jitted so
+    that eager calls of a layer reuse one compiled scan per cell, shape and
+    mask kind instead of compiling a new one each call. Under an outer
+    `jax.jit` it is inlined.
 
     Args:
       cell: the cell.
@@ -60,10 +71,13 @@ def scan_direction(
       carry: initial carry, each leaf (B, ...).
       mask: (T, B) valid steps, or None when every row is full length.
       unroll: steps per scan iteration, passed to `jax.lax.scan`.
+      return_states: also return the carry after every step.
 
     Returns:
       (carry, y): the carry after each row's last valid step and the outputs
-      (T, B, R), zero at padded steps.
+      (T, B, R), zero at padded steps. With `return_states`, (carry, y,
+      states), where each leaf of states is (T, B, ...) and states[t] is the
+      carry after step t, held at its last valid value on padded steps.
     """
     project = jax.vmap(jax.vmap(cell.project, in_axes=(None, 0)), in_axes=(None, 0))
     x_proj = project(params, x)
@@ -72,12 +86,17 @@ def scan_direction(
     def step(carry, inputs):
         x_t, valid = inputs
         new_carry, y = recur(params, carry, x_t)
-        if valid is None:
-            return new_carry, y
-        keep = lambda new, old: jnp.where(valid[:, None], new, old)  # noqa: E731
-        return jax.tree.map(keep, new_carry, carry), keep(y, jnp.zeros_like(y))
+        if valid is not None:
+            keep = lambda new, old: jnp.where(valid[:, None], new, old)  # noqa: E731
+            new_carry = jax.tree.map(keep, new_carry, carry)
+            y = keep(y, jnp.zeros_like(y))
+        return new_carry, ((y, new_carry) if return_states else y)
 
-    return jax.lax.scan(step, carry, (x_proj, mask), unroll=unroll)
+    carry, per_step = jax.lax.scan(step, carry, (x_proj, mask), unroll=unroll)
+    if return_states:
+        y, states = per_step
+        return carry, y, states
+    return carry, per_step
 
 
 def unroll(
@@ -92,6 +111,9 @@ def unroll(
     dropout: float = 0.0,
     key: jax.Array | None = None,
     unroll: int = 1,
+    return_states: bool = False,
+    impl: str = "scan",
+    remat_chunk: int | None = None,
 ):
     """Run a stack of layers over a time-major batch.
 
@@ -108,32 +130,57 @@ def unroll(
         the last, applied only when `key` is given.
       key: PRNG key for dropout; pass None in evaluation.
       unroll: steps per scan iteration.
+      return_states: also return the last layer's carry after every step.
+      impl: `"scan"`, this module's reference `scan_direction`, or `"fused"`,
+        `jaxrnn.layers.fused.scan_direction` with its hand-written backward.
+      remat_chunk: fused only: checkpoint the time axis in chunks of this
+        many steps; None for no chunks.
 
     Returns:
       (output, carry): output (T, B, D*R) of the last layer, zero at padded
       steps, and the L*D final carries, each taken at its row's last valid step.
+      With `return_states`, (output, carry, states): states has the carry's
+      structure with leaves (T, B, D*width), the directions concatenated on
+      the last axis. Each direction's half is in its own step order, so
+      states[k] is that direction's carry after min(k + 1, length) steps.
+      The forward half is aligned with output's time axis, and the reverse
+      half at index k belongs to input step length - 1 - k.
     """
+    if impl not in ("scan", "fused"):
+        raise ValueError(f"impl must be 'scan' or 'fused', got {impl!r}")
+    if impl == "scan" and remat_chunk is not None:
+        raise ValueError(f"remat_chunk needs impl='fused', got impl={impl!r}")
+    run_direction = scan_direction
+    if impl == "fused":
+        run_direction = functools.partial(fused.scan_direction, remat_chunk=remat_chunk)
     num_directions = 2 if bidirectional else 1
     mask = None if lengths is None else time_mask(lengths, x.shape[0])
     final = []
+    states = []
     for layer in range(num_layers):
         outputs = []
+        keep_states = return_states and layer == num_layers - 1
         for direction in range(num_directions):
             inputs = x if direction == 0 else reverse_padded(x, lengths)
             index = layer * num_directions + direction
-            last, y = scan_direction(
+            last, y, *per_step = run_direction(
                 cell,
                 layer_params(params, layer, direction),
                 inputs,
                 carry[index],
                 mask,
                 unroll,
+                return_states=keep_states,
             )
             outputs.append(y if direction == 0 else reverse_padded(y, lengths))
             final.append(last)
+            states.extend(per_step)
         x = jnp.concatenate(outputs, axis=-1) if num_directions == 2 else outputs[0]
         if dropout > 0.0 and key is not None and layer < num_layers - 1:
             key, layer_key = jax.random.split(key)
             keep = jax.random.bernoulli(layer_key, 1.0 - dropout, x.shape)
             x = jnp.where(keep, x / (1.0 - dropout), 0.0)
-    return x, final
+    if not return_states:
+        return x, final
+    joined = jax.tree.map(lambda *leaves: jnp.concatenate(leaves, axis=-1), *states)
+    return x, final, joined
