@@ -4,8 +4,8 @@ The reader walks a (possibly gzip-compressed) tar archive once, front to
 back, and hands out the bytes of its regular files without writing anything
 to disk. It rejects every member that extraction could abuse, even though it
 never extracts: an absolute name, a `..` component, or a link whose target
-is absolute or leaves the archive's tree. Such members only occur in broken
-or crafted archives.
+is absolute or leaves the archive's tree. The labeled IMDB archive (the
+official one without train/unsup) contains no such member.
 """
 
 import gzip

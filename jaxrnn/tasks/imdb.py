@@ -88,14 +88,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--max-length",
         type=positive_int,
-        default=256,
-        help="maximum tokens kept per review (default 256)",
+        default=400,
+        help="maximum tokens kept per review (default 400)",
     )
     data.add_argument(
         "--truncate",
         choices=TRUNCATE_SIDES,
-        default="last",
-        help="keep the first or the last tokens of a longer review (default last)",
+        default="first",
+        help="keep the first or the last tokens of a longer review (default first)",
     )
     data.add_argument(
         "--vocab-size",
