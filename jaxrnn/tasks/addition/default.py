@@ -160,21 +160,30 @@ def train_default(
     data_key = replicate(data_key, mesh)
     max_bad_steps = jnp.int32(loop.options.max_bad_steps)
 
-    start = time.perf_counter()
-    chunk = jax.jit(
-        make_default_chunk(
-            rnn, optimizer, batch_size, chunk_steps, accumulate=accumulate, mesh=mesh
-        )
-    )
-    chunk = chunk.lower(
-        state, data_key, jnp.int32(chunk_steps), max_bad_steps, inputs, targets
-    ).compile()
-    compile_seconds = time.perf_counter() - start
-    logger.info("compiled a chunk of %d steps in %.2f s", chunk_steps, compile_seconds)
-
     def finished() -> bool:
         exact = bool(run.records) and run.records[-1]["exact_sum_accuracy"] == 1.0
         return run.batch >= steps or (early_stop and exact)
+
+    compile_seconds = 0.0
+    if not finished():
+        start = time.perf_counter()
+        chunk = jax.jit(
+            make_default_chunk(
+                rnn,
+                optimizer,
+                batch_size,
+                chunk_steps,
+                accumulate=accumulate,
+                mesh=mesh,
+            )
+        )
+        chunk = chunk.lower(
+            state, data_key, jnp.int32(chunk_steps), max_bad_steps, inputs, targets
+        ).compile()
+        compile_seconds = time.perf_counter() - start
+        logger.info(
+            "compiled a chunk of %d steps in %.2f s", chunk_steps, compile_seconds
+        )
 
     with tqdm(
         total=steps,
