@@ -209,7 +209,7 @@ class RecurrentLayer:
           With `return_states`, a third item: the states, h (T, B, D*R), or
           for an LSTM a pair (h (T, B, D*R), c (T, B, D*H)), laid out like
           output. Each direction's half is in its own step order: index k
-          holds the carry after min(k + 1, length) steps of that direction,
+          is the carry after min(k + 1, length) steps of that direction,
           so states[-1] equals the last layer's h_n (and c_n) for every row.
           The forward half matches output at valid steps and keeps its last
           value on padded steps. The reverse half at index k belongs to
