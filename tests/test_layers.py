@@ -530,3 +530,12 @@ def test_mismatched_params_raise(no_unroll):
     match = r"params\['weight_hh_l0'\] has shape \(12, 5\), expected \(12, 4\)"
     with pytest.raises(ValueError, match=match):
         layer.apply(params | {"weight_hh_l0": jnp.zeros((12, 5))}, x)
+
+
+def test_positional_arguments_follow_pytorch():
+    assert jaxrnn.RNN(10, 20, 2, "relu").nonlinearity == "relu"
+    assert jaxrnn.RNN(10, 20, 2, "relu").num_layers == 2
+    with pytest.raises(TypeError, match="positional"):
+        jaxrnn.LSTM(10, 20, 2, True)
+    with pytest.raises(TypeError, match="positional"):
+        jaxrnn.GRU(10, 20, 2, True)

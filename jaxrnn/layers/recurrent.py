@@ -50,6 +50,9 @@ class RecurrentLayer:
     input_size: int
     hidden_size: int
     num_layers: int = 1
+    # Later options are keyword-only: PyTorch's fourth positional argument is
+    # `nonlinearity` for nn.RNN but `bias` for nn.LSTM and nn.GRU.
+    _: dataclasses.KW_ONLY
     bias: bool = True
     batch_first: bool = False
     dropout: float = 0.0
@@ -294,7 +297,7 @@ class GRU(RecurrentLayer):
         return gru()
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class LSTM(RecurrentLayer):
     """Long short-term memory, as `torch.nn.LSTM` (gates i, f, g, o).
 
