@@ -27,7 +27,10 @@ logger = logging.getLogger(__name__)
 TASKS = {
     "addition": "jaxrnn.tasks.addition",
     "imdb": "jaxrnn.tasks.imdb",
+    "sst2": "jaxrnn.tasks.sst2",
+    "text": "jaxrnn.tasks.text",
 }
+PRETRAIN = {"lm": "jaxrnn.tasks.pretrain_lm"}
 
 
 def default_out(task: str) -> Path:
@@ -70,6 +73,15 @@ def build_parser(task_defaults: dict | None = None) -> argparse.ArgumentParser:
         "evaluate", help="evaluate the best checkpoint of a run"
     )
     evaluate.add_argument("run_dir", type=Path, metavar="DIR", help="the run folder")
+    pretrain = commands.add_parser("pretrain", help="pretrain model parts on unlabeled text")
+    kinds = pretrain.add_subparsers(dest="task", required=True)
+    for kind, module_name in PRETRAIN.items():
+        module = importlib.import_module(module_name)
+        sub = kinds.add_parser(kind, help=module.__doc__.splitlines()[0])
+        sub.add_argument("--seed", type=int, default=0, help="seed of every random source")
+        sub.add_argument("--out", type=Path, default=None, help=f"output folder (default runs/{kind}-<time>)")
+        module.add_arguments(sub)
+        sub.set_defaults(module=module)
     return parser
 
 
@@ -157,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             args = apply_run_config(args, argv)
+            args.module.run(args)
+        elif args.command == "pretrain":
+            args.out = args.out or default_out(args.task)
             args.module.run(args)
         elif args.command == "evaluate":
             print(json.dumps(evaluate_run_dir(args.run_dir), indent=2))

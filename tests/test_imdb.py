@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from jaxrnn import cli
+from jaxrnn.data.labeled import select, split_rows
 from jaxrnn.data.tokenized import TextConfig, load_imdb
 from jaxrnn.models import SequenceClassifier, masked_pool
-from jaxrnn.tasks.imdb import train_and_evaluate
+from jaxrnn.tasks.sentiment import SentimentData, train_and_evaluate
 
 ARCHIVE_NAME = "aclImdb_v1_labeled.tar.gz"
 TINY_REVIEWS = {
@@ -103,27 +104,18 @@ def test_pad_row_gets_no_gradient():
     assert np.abs(grads["embedding"][2]).sum() > 0
 
 
-def test_classifier_rejects_bad_settings():
-    with pytest.raises(ValueError, match="cell must be one of"):
-        SequenceClassifier(vocab_size=10, cell="rnn")
-    with pytest.raises(ValueError, match="dropout"):
-        SequenceClassifier(vocab_size=10, dropout=1.0)
-    with pytest.raises(ValueError, match="hidden_size"):
-        SequenceClassifier(vocab_size=10, hidden_size=0)
-
-
 @pytest.mark.parametrize(
     "option, value, message",
     [
         ("--epochs", "0", "argument --epochs: expected an int >= 1, got 0"),
         ("--batch-size", "x", "argument --batch-size: expected an int >= 1, got 'x'"),
         (
-            "--dropout",
+            "--embed-dropout",
             "1.0",
-            "argument --dropout: expected a number in [0, 1), got 1.0",
+            "argument --embed-dropout: expected a number in [0, 1), got 1.0",
         ),
         ("--learning-rate", "-1", "argument --learning-rate: expected a finite number"),
-        ("--cell", "rnn", "argument --cell: invalid choice: 'rnn'"),
+        ("--cell", "cnn", "argument --cell: invalid choice: 'cnn'"),
         ("--max-length", "-5", "argument --max-length: expected an int >= 1, got -5"),
     ],
 )
@@ -159,8 +151,11 @@ def test_cli_writes_summary(tmp_path):
     assert cli.main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["epochs"] == 2
-    assert summary["test_reviews"] == 2
+    assert summary["test_examples"] == 2
+    assert summary["train_examples"] + summary["dev_examples"] == 4
+    assert summary["best_epoch"] in (1, 2)
     assert 0.0 <= summary["test_accuracy"] <= 1.0
+    assert 0.0 <= summary["dev_accuracy"] <= 1.0
     assert summary["train_seconds"] > 0
     assert summary["config"]["hidden_size"] == 3
     assert summary["config"]["data"] == str(archive)
@@ -168,7 +163,8 @@ def test_cli_writes_summary(tmp_path):
         json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()
     ]
     assert [r["epoch"] for r in records] == [1, 2]
-    assert {"loss", "train_accuracy", "test_accuracy"} <= set(records[0])
+    assert {"loss", "train_accuracy", "dev_accuracy"} <= set(records[0])
+    assert "test_accuracy" not in records[0]
     assert (out / "curves.png").is_file()
 
 
@@ -180,9 +176,18 @@ def test_imdb_slice_learns(tmp_path):
     data = load_imdb(shared_archive(), tmp_path / "cache", config)
     assert len(data.train.labels) == 4000
     assert len(data.test.labels) == 4000
-    model = SequenceClassifier(len(data.vocab), embed_size=32, hidden_size=32)
-    summary = train_and_evaluate(
-        data, model, epochs=2, batch_size=32, learning_rate=1e-2, seed=0
+    train_rows, dev_rows = split_rows(4000, 0.1, seed=0)
+    splits = SentimentData(
+        data.vocab,
+        select(data.train, train_rows),
+        select(data.train, dev_rows),
+        data.test,
     )
-    assert summary["test_reviews"] == 4000
+    model = SequenceClassifier(len(data.vocab), embed_size=32, hidden_size=32)
+    summary, records = train_and_evaluate(
+        splits, model, epochs=2, batch_size=32, learning_rate=1e-2, seed=0
+    )
+    assert len(records) == 2
+    assert summary["test_examples"] == 4000
+    assert summary["dev_examples"] == 400
     assert summary["test_accuracy"] > 0.70

@@ -1,13 +1,16 @@
-"""A bidirectional recurrent classifier of token sequences, one logit a row.
+"""A recurrent classifier of token sequences, one logit a row.
 
-    ids (B, T) -> embedding (B, T, E) -> dropout -> BiGRU or BiLSTM
-    -> outputs (B, T, 2H) -> [masked mean, masked max] (B, 4H) -> dropout
-    -> linear -> logit (B,)
+    ids (B, T) -> embedding (B, T, E) -> dropout -> L-layer RNN, GRU or LSTM,
+    one or two directions, dropout between layers -> pooling (B, F)
+    -> dropout -> linear -> logit (B,)
 
+Pooling is over the last layer: `last` takes each direction's state at its
+last valid step (forward at length - 1, reverse at step 0), `mean` and `max`
+reduce the outputs over valid steps, and `meanmax` concatenates the two.
 Padded steps never reach the logit: the recurrent layer gets the lengths, so
 each direction starts and stops at a row's valid steps and outputs zero
-elsewhere, and the pooling averages and maximizes over valid steps only. The
-`<pad>` row of the embedding starts at zero and gets no gradient.
+elsewhere. The `<pad>` row of the embedding starts at zero and gets no
+gradient, because no valid step reads it.
 """
 
 import dataclasses
@@ -16,10 +19,12 @@ import jax
 import jax.numpy as jnp
 
 from jaxrnn.data.vocab import PAD_ID
-from jaxrnn.layers import GRU, LSTM
+from jaxrnn.layers import GRU, LSTM, RNN
 from jaxrnn.layers.recurrent import check_positive_int
 
-CELLS = {"gru": GRU, "lstm": LSTM}
+CELLS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
+POOLINGS = ("last", "mean", "max", "meanmax")
+IMPLS = ("scan", "fused")
 
 
 def masked_pool(outputs: jax.Array, lengths: jax.Array) -> jax.Array:
@@ -50,6 +55,12 @@ def dropout(x: jax.Array, rate: float, key: jax.Array | None) -> jax.Array:
     return jnp.where(keep, x / (1.0 - rate), 0.0)
 
 
+def check_rate(name: str, value: float) -> None:
+    """Raise ValueError unless `value` is a dropout probability in [0, 1)."""
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class SequenceClassifier:
     """Hyperparameters and pure `init` and `apply` of the classifier.
@@ -58,57 +69,102 @@ class SequenceClassifier:
       vocab_size: V, rows of the embedding, `<pad>` (id 0) included.
       embed_size: E, width of each token's embedding (default 128).
       hidden_size: H, hidden size of each direction (default 128).
-      cell: `"gru"` (default) or `"lstm"`.
-      dropout: probability of dropout on the embeddings and on the pooled
-        features in training (default 0.3).
+      cell: `"rnn"` (Elman, tanh), `"gru"` (default) or `"lstm"`.
+      num_layers: L, stacked recurrent layers (default 1).
+      bidirectional: D = 2 directions when True (default), else 1.
+      pooling: one of POOLINGS (default `"meanmax"`).
+      embed_dropout: dropout probability on the embeddings (default 0.3).
+      layer_dropout: dropout probability between recurrent layers, used
+        only when L > 1 (default 0.0).
+      output_dropout: dropout probability on the pooled features (default
+        0.3).
+      impl: the unroll, `"fused"` (default, faster to train) or `"scan"`.
     """
 
     vocab_size: int
     embed_size: int = 128
     hidden_size: int = 128
     cell: str = "gru"
-    dropout: float = 0.3
+    num_layers: int = 1
+    bidirectional: bool = True
+    pooling: str = "meanmax"
+    embed_dropout: float = 0.3
+    layer_dropout: float = 0.0
+    output_dropout: float = 0.3
+    impl: str = "fused"
 
     def __post_init__(self):
         check_positive_int("vocab_size", self.vocab_size, minimum=2)
         check_positive_int("embed_size", self.embed_size)
         check_positive_int("hidden_size", self.hidden_size)
+        check_positive_int("num_layers", self.num_layers)
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {tuple(CELLS)}, got {self.cell!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.impl not in IMPLS:
+            raise ValueError(f"impl must be one of {IMPLS}, got {self.impl!r}")
+        for name in ("embed_dropout", "layer_dropout", "output_dropout"):
+            check_rate(name, getattr(self, name))
+
+    @property
+    def num_directions(self) -> int:
+        """D, 2 when bidirectional, else 1."""
+        return 2 if self.bidirectional else 1
 
     @property
     def rnn(self):
-        """The bidirectional recurrent layer, batch first."""
-        layer = CELLS[self.cell]
-        return layer(
-            self.embed_size, self.hidden_size, batch_first=True, bidirectional=True
+        """The recurrent stack, batch first."""
+        return CELLS[self.cell](
+            self.embed_size,
+            self.hidden_size,
+            num_layers=self.num_layers,
+            batch_first=True,
+            bidirectional=self.bidirectional,
+            dropout=self.layer_dropout,
         )
+
+    @property
+    def num_features(self) -> int:
+        """F, width of the pooled features: D*H, or 2*D*H for `meanmax`."""
+        width = self.num_directions * self.hidden_size
+        return 2 * width if self.pooling == "meanmax" else width
 
     def init(self, key: jax.Array) -> dict:
         """Initialize the parameters.
 
         The embedding is N(0, 1) as in `torch.nn.Embedding`, with the `<pad>`
-        row zero. The classifier is U(-1/sqrt(4H), 1/sqrt(4H)) as in
+        row zero. The classifier is U(-1/sqrt(F), 1/sqrt(F)) as in
         `torch.nn.Linear`.
 
         Returns:
           `{"embedding": (V, E), "rnn": the layer's parameters,
-          "weight": (4H,), "bias": ()}`.
+          "weight": (F,), "bias": ()}`.
         """
         embed_key, rnn_key, weight_key = jax.random.split(key, 3)
         embedding = jax.random.normal(embed_key, (self.vocab_size, self.embed_size))
-        features = 4 * self.hidden_size
-        bound = features**-0.5
+        bound = self.num_features**-0.5
         return {
             "embedding": embedding.at[PAD_ID].set(0.0),
             "rnn": self.rnn.init(rnn_key),
             "weight": jax.random.uniform(
-                weight_key, (features,), minval=-bound, maxval=bound
+                weight_key, (self.num_features,), minval=-bound, maxval=bound
             ),
             "bias": jnp.zeros(()),
         }
+
+    def pool(self, outputs: jax.Array, h_n: jax.Array, lengths: jax.Array):
+        """Reduce the last layer's outputs (B, T, D*H) and h_n (L*D, B, H) to (B, F)."""
+        if self.pooling == "last":
+            last = h_n[-self.num_directions :]
+            return jnp.concatenate(list(last), axis=-1)
+        pooled = masked_pool(outputs, lengths)
+        width = outputs.shape[-1]
+        if self.pooling == "mean":
+            return pooled[:, :width]
+        if self.pooling == "max":
+            return pooled[:, width:]
+        return pooled
 
     def apply(
         self,
@@ -128,9 +184,13 @@ class SequenceClassifier:
         Returns:
           Logits (B,); sigmoid of a logit is the probability of label 1.
         """
-        keys = (None, None) if key is None else tuple(jax.random.split(key))
+        keys = (None,) * 3 if key is None else tuple(jax.random.split(key, 3))
         x = jnp.take(params["embedding"], ids, axis=0)
-        x = dropout(x, self.dropout, keys[0])
-        outputs, _ = self.rnn.apply(params["rnn"], x, lengths=lengths)
-        pooled = dropout(masked_pool(outputs, lengths), self.dropout, keys[1])
+        x = dropout(x, self.embed_dropout, keys[0])
+        outputs, h_n = self.rnn.apply(
+            params["rnn"], x, lengths=lengths, key=keys[1], impl=self.impl
+        )
+        if self.cell == "lstm":
+            h_n = h_n[0]
+        pooled = dropout(self.pool(outputs, h_n, lengths), self.output_dropout, keys[2])
         return pooled @ params["weight"] + params["bias"]

@@ -1,0 +1,175 @@
+"""Pretrained language-model weights on disk, and a classifier started from them.
+
+`save_pretrained(path, ...)` writes two files, each atomically and never
+pickled: `path` (.npz) with one array per parameter under names like
+`embedding` and `rnn/weight_ih_l0`, and the JSON file beside it (the same
+name with `.json`) with the vocabulary, the model's hyperparameters and its
+metrics. `init_from_pretrained` copies the embedding and the forward
+direction of the recurrent layers into a `SequenceClassifier`.
+"""
+
+import dataclasses
+import io
+import json
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from jaxrnn.data.vocab import PAD_ID, Vocab
+from jaxrnn.layers.unroll import param_suffix
+from jaxrnn.models.classifier import SequenceClassifier
+from jaxrnn.models.language_model import LanguageModel
+from jaxrnn.training.outputs import write_atomic, write_json
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "jaxrnn-language-model-1"
+
+
+class Pretrained(NamedTuple):
+    """A pretrained language model: parameters, hyperparameters, vocabulary."""
+
+    params: dict
+    model: LanguageModel
+    vocab: Vocab
+    metrics: dict
+
+
+def flatten(params: dict, prefix: str = "") -> dict[str, np.ndarray]:
+    """Flatten nested dicts of arrays to `{"a/b": array}`."""
+    flat = {}
+    for name, value in params.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{name}/"))
+        else:
+            flat[prefix + name] = np.asarray(jax.device_get(value))
+    return flat
+
+
+def unflatten(flat: dict[str, np.ndarray]) -> dict:
+    """Invert `flatten`."""
+    params: dict = {}
+    for name, value in flat.items():
+        *parents, leaf = name.split("/")
+        node = params
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return params
+
+
+def vocab_file(path: Path) -> Path:
+    """Return the JSON file beside the .npz `path`."""
+    return Path(path).with_suffix(".json")
+
+
+def save_pretrained(
+    path: Path, params: dict, model: LanguageModel, vocab: Vocab, metrics: dict
+) -> None:
+    """Write the parameters to `path` (.npz) and the rest to its .json file."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    np.savez(buffer, **flatten(params))
+    write_atomic(path, buffer.getvalue())
+    write_json(
+        vocab_file(path),
+        {
+            "format": FORMAT,
+            "model": dataclasses.asdict(model),
+            "vocab": list(vocab.words),
+            "metrics": metrics,
+        },
+    )
+    logger.info("wrote %s and %s", path, vocab_file(path))
+
+
+def load_pretrained(path: Path) -> Pretrained:
+    """Read what `save_pretrained` wrote.
+
+    Raises:
+      FileNotFoundError: `path` or its .json file is missing.
+      ValueError: the files are not a jaxrnn language model, or their
+        shapes disagree with the stored hyperparameters.
+    """
+    path = Path(path)
+    meta_path = vocab_file(path)
+    for file in (path, meta_path):
+        if not file.is_file():
+            raise FileNotFoundError(
+                f"pretrained file {file} not found; `jaxrnn pretrain lm` writes "
+                f"lm.npz and lm.json into its --out folder"
+            )
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{meta_path} is not valid JSON: {err}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{meta_path} is not a {FORMAT} file")
+    model = LanguageModel(**meta["model"])
+    vocab = Vocab(tuple(meta["vocab"]))
+    with np.load(path, allow_pickle=False) as arrays:
+        params = unflatten({name: arrays[name] for name in arrays.files})
+    expected = jax.tree.map(
+        lambda leaf: leaf.shape, jax.eval_shape(model.init, jax.random.key(0))
+    )
+    actual = jax.tree.map(lambda leaf: leaf.shape, params)
+    if actual != expected or len(vocab) != model.vocab_size:
+        raise ValueError(
+            f"{path} does not match the model in {meta_path}: parameter shapes "
+            f"{actual}, expected {expected} for {len(vocab)} vocabulary entries"
+        )
+    return Pretrained(params, model, vocab, meta.get("metrics", {}))
+
+
+def init_from_pretrained(
+    params: dict, classifier: SequenceClassifier, pretrained: Pretrained
+) -> dict:
+    """Copy the pretrained embedding and forward recurrent layers into `params`.
+
+    The classifier must use the pretrained vocabulary, so its ids are the
+    language model's. Layer k's forward weights are copied for every k below
+    both models' L whose shapes agree. In a bidirectional classifier layers
+    above the first read 2H inputs, so those keep their fresh weights, as do
+    the reverse direction and the output layer.
+
+    Args:
+      params: the classifier's freshly initialized parameters.
+      classifier: the classifier.
+      pretrained: from `load_pretrained`.
+
+    Returns:
+      The parameters with the pretrained parts replaced.
+
+    Raises:
+      ValueError: the vocabulary size, E, H or the cell differs.
+    """
+    lm = pretrained.model
+    for name in ("vocab_size", "embed_size", "hidden_size", "cell"):
+        mine, theirs = getattr(classifier, name), getattr(lm, name)
+        if mine != theirs:
+            raise ValueError(
+                f"--init: the classifier's {name} is {mine!r} but the pretrained "
+                f"language model's is {theirs!r}; pass the same value"
+            )
+    embedding = np.array(pretrained.params["embedding"])
+    embedding[PAD_ID] = 0.0
+    rnn = dict(params["rnn"])
+    copied, kept = [], []
+    for layer in range(min(classifier.num_layers, lm.num_layers)):
+        suffix = param_suffix(layer, 0)
+        for name in [n for n in rnn if n.endswith(suffix)]:
+            source = pretrained.params["rnn"].get(name)
+            if source is not None and source.shape == rnn[name].shape:
+                rnn[name] = source
+                copied.append(name)
+            else:
+                kept.append(name)
+    logger.info(
+        "initialized the embedding and %s from the language model; kept fresh: %s",
+        ", ".join(copied) or "no recurrent weights",
+        ", ".join(kept) or "none besides the reverse direction and output layer",
+    )
+    return {**params, "embedding": embedding, "rnn": rnn}

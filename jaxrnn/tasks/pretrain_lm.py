@@ -1,0 +1,276 @@
+"""Language-model pretraining on unlabeled text, for sentiment classifiers.
+
+`jaxrnn pretrain lm --data PATH` trains an embedding and a stack of forward
+recurrent layers to predict the next token (`jaxrnn.models.LanguageModel`,
+sampled softmax) and writes `lm.npz` and `lm.json` into --out, ready for
+`jaxrnn train sst2|imdb|text --init OUT/lm.npz`. With the IMDB archive only
+the training reviews are read (see `jaxrnn.data.corpus`). A seeded 2% of the
+documents is held out, and its perplexity under the full softmax is
+reported after every round of --steps-per-round steps.
+
+Each batch is B windows of T tokens at random positions in the training
+stream, every window starting from a zero state.
+
+NOTE: windows do not carry the state over from the previous window
+(truncated backpropagation with carried state is not implemented), so the
+model never learns context longer than T tokens.
+
+Recommended recipe (the defaults): one LSTM layer, E = 128, H = 256,
+20,000 words, T = 64, B = 64, 1024 sampled ids, AdamW at 2e-3, dropout 0.1;
+see docs/results.md for its perplexity and time on IMDB.
+"""
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import optax
+
+from jaxrnn.data.corpus import load_corpus, random_windows, sequential_windows
+from jaxrnn.models.classifier import CELLS, IMPLS
+from jaxrnn.models.language_model import LanguageModel
+from jaxrnn.models.pretrained import save_pretrained
+from jaxrnn.tasks.sentiment_options import (
+    open_fraction,
+    positive_float,
+    positive_int,
+    probability,
+)
+from jaxrnn.training import (
+    LoopOptions,
+    RunOutputs,
+    TrainLoop,
+    add_loop_arguments,
+    init_state,
+    make_train_step,
+    run_config,
+    train_epochs,
+)
+
+logger = logging.getLogger(__name__)
+
+PRETRAINED_FILE = "lm.npz"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of `pretrain lm`."""
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="IMDB archive or folder (train reviews only), a folder of .txt files "
+        "(test/ folders skipped), or a text file of one document a line",
+    )
+    parser.add_argument(
+        "--vocab-size",
+        type=positive_int,
+        default=20_000,
+        help="maximum words besides <pad> and <unk> (default 20000)",
+    )
+    parser.add_argument(
+        "--min-count",
+        type=positive_int,
+        default=2,
+        help="minimum count of a vocabulary word (default 2)",
+    )
+    parser.add_argument(
+        "--heldout-fraction",
+        type=open_fraction,
+        default=0.02,
+        help="share of documents held out for perplexity (default 0.02)",
+    )
+    parser.add_argument(
+        "--max-heldout-tokens",
+        type=positive_int,
+        default=100_000,
+        help="score at most this many held-out tokens per round (default 100000)",
+    )
+    parser.add_argument(
+        "--cell",
+        choices=tuple(CELLS),
+        default="lstm",
+        help="recurrent cell (default lstm)",
+    )
+    parser.add_argument(
+        "--layers", type=positive_int, default=1, help="stacked layers (default 1)"
+    )
+    parser.add_argument(
+        "--embed-size",
+        type=positive_int,
+        default=128,
+        help="embedding width E (default 128)",
+    )
+    parser.add_argument(
+        "--hidden-size",
+        type=positive_int,
+        default=256,
+        help="hidden size H (default 256)",
+    )
+    parser.add_argument(
+        "--dropout",
+        type=probability,
+        default=0.1,
+        help="dropout probability on embeddings, between layers and on outputs (default 0.1)",
+    )
+    parser.add_argument(
+        "--num-sampled",
+        type=positive_int,
+        default=1024,
+        help="ids drawn per step for the sampled softmax; >= vocabulary size uses the full softmax (default 1024)",
+    )
+    parser.add_argument(
+        "--impl", choices=IMPLS, default="fused", help="unroll (default fused)"
+    )
+    parser.add_argument(
+        "--bptt", type=positive_int, default=64, help="tokens per window T (default 64)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=64,
+        help="windows per batch B (default 64)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=10,
+        help="rounds of training, each followed by a held-out evaluation and a checkpoint (default 10)",
+    )
+    parser.add_argument(
+        "--steps-per-round",
+        type=positive_int,
+        default=100,
+        help="optimizer steps per round (default 100)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=positive_float,
+        default=2e-3,
+        help="AdamW learning rate (default 2e-3)",
+    )
+    add_loop_arguments(parser, checkpoint_every=None)
+
+
+def make_perplexity(
+    model: LanguageModel, stream: np.ndarray, window: int, batch_size: int
+):
+    """Build `params -> {"heldout_loss", "heldout_perplexity"}` over `stream`."""
+    nll = jax.jit(model.nll_sum)
+    batches = list(sequential_windows(stream, window, batch_size))
+
+    def perplexity(params) -> dict:
+        total = sum(
+            float(nll(params, ids, targets, weights))
+            for ids, targets, weights in batches
+        )
+        count = sum(float(weights.sum()) for _, _, weights in batches)
+        loss = total / count
+        return {"heldout_loss": loss, "heldout_perplexity": float(np.exp(loss))}
+
+    return perplexity
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train the language model, write lm.npz and lm.json, and return the summary."""
+    wall_start = time.perf_counter()
+    corpus = load_corpus(
+        args.data,
+        vocab_size=args.vocab_size,
+        min_count=args.min_count,
+        heldout_fraction=args.heldout_fraction,
+        seed=args.seed,
+    )
+    heldout = corpus.heldout[: args.max_heldout_tokens + 1]
+    model = LanguageModel(
+        vocab_size=len(corpus.vocab),
+        embed_size=args.embed_size,
+        hidden_size=args.hidden_size,
+        cell=args.cell,
+        num_layers=args.layers,
+        dropout=args.dropout,
+        num_sampled=args.num_sampled,
+        impl=args.impl,
+    )
+    optimizer = optax.chain(
+        optax.clip_by_global_norm(1.0), optax.adamw(args.learning_rate)
+    )
+
+    def loss_fn(params, batch, key):
+        ids, targets = batch
+        return model.loss(params, ids, targets, key), {}
+
+    def round_batches(round_number: int):
+        rng = np.random.default_rng((args.seed, round_number))
+        for _ in range(args.steps_per_round):
+            yield random_windows(corpus.train, args.bptt, args.batch_size, rng)
+
+    perplexity = make_perplexity(model, heldout, args.bptt, args.batch_size)
+    init_key, train_key = jax.random.split(jax.random.key(args.seed))
+    state = init_state(model.init(init_key), optimizer, train_key)
+    train_step = jax.jit(make_train_step(loss_fn, optimizer))
+    config = run_config(args)
+    options = LoopOptions.from_args(
+        args, best_metric="heldout_perplexity", best_mode="min"
+    )
+    with TrainLoop(
+        args.out,
+        options,
+        config=config,
+        vocab=list(corpus.vocab.words),
+        resume=getattr(args, "resume", None) is not None,
+    ) as loop:
+        state, progress = loop.start(state)
+        if not progress.records:
+            initial = perplexity(state.params)
+            logger.info(
+                "held-out perplexity before training: %.1f",
+                initial["heldout_perplexity"],
+            )
+        state = train_epochs(
+            loop,
+            state,
+            progress,
+            train_step,
+            round_batches,
+            epochs=args.rounds,
+            evaluate=perplexity,
+            batches_per_epoch=args.steps_per_round,
+        )
+    final = progress.records[-1]
+    summary = {
+        "heldout_perplexity": final["heldout_perplexity"],
+        "heldout_loss": final["heldout_loss"],
+        "heldout_tokens": int(len(heldout) - 1),
+        "train_tokens": len(corpus.train),
+        "vocab_size": len(corpus.vocab),
+        "steps": int(state.step),
+        "train_seconds": progress.train_seconds,
+        "wall_seconds": time.perf_counter() - wall_start,
+        "seed": args.seed,
+        "config": config["args"],
+    }
+    save_pretrained(
+        Path(args.out) / PRETRAINED_FILE,
+        state.params,
+        model,
+        corpus.vocab,
+        {
+            k: summary[k]
+            for k in ("heldout_perplexity", "heldout_tokens", "steps", "train_tokens")
+        },
+    )
+    outputs = RunOutputs(args.out)
+    for record in progress.records:
+        outputs.log(record)
+    outputs.save(summary, x_key="step")
+    logger.info(
+        "held-out perplexity %.1f after %d steps (%.0f s training); wrote %s",
+        summary["heldout_perplexity"],
+        summary["steps"],
+        summary["train_seconds"],
+        Path(args.out) / PRETRAINED_FILE,
+    )
+    return summary

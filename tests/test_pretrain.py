@@ -1,0 +1,176 @@
+"""Language-model pretraining, its files, and classifiers started from them."""
+
+import io
+import json
+import logging
+import tarfile
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxrnn import cli
+from jaxrnn.data.corpus import load_corpus, random_windows, sequential_windows
+from jaxrnn.models import SequenceClassifier
+from jaxrnn.models.language_model import LanguageModel
+from jaxrnn.models.pretrained import init_from_pretrained, load_pretrained
+
+WORDS = [
+    "the",
+    "film",
+    "was",
+    "good",
+    "bad",
+    "great",
+    "dull",
+    "plot",
+    "acting",
+    "story",
+    "and",
+    "but",
+]
+
+
+def tiny_corpus(path, documents=120, length=24, seed=0):
+    """Write `documents` lines of random WORDS, with a repeated phrase to learn."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w", encoding="utf-8") as f:
+        for _ in range(documents):
+            words = list(rng.choice(WORDS, length)) + ["the", "plot", "was", "dull"]
+            f.write(" ".join(words) + "\n")
+    return path
+
+
+def test_pretrain_then_init(tmp_path):
+    corpus = tiny_corpus(tmp_path / "corpus.txt")
+    out = tmp_path / "lm"
+    argv = ["pretrain", "lm", "--data", str(corpus), "--out", str(out)]
+    argv += ["--rounds", "2", "--steps-per-round", "15", "--embed-size", "8"]
+    argv += ["--hidden-size", "16", "--bptt", "12", "--batch-size", "8"]
+    argv += ["--num-sampled", "6", "--min-count", "1", "--learning-rate", "1e-2"]
+    assert cli.main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    vocab_size = len(WORDS) + 2
+    assert summary["vocab_size"] == vocab_size
+    assert np.isfinite(summary["heldout_perplexity"])
+    assert summary["heldout_perplexity"] < vocab_size
+    assert summary["steps"] == 30
+
+    pretrained = load_pretrained(out / "lm.npz")
+    meta = json.loads((out / "lm.json").read_text())
+    assert meta["vocab"] == list(pretrained.vocab.words)
+    assert pretrained.model.hidden_size == 16
+    np.testing.assert_allclose(
+        meta["metrics"]["heldout_perplexity"], summary["heldout_perplexity"]
+    )
+
+    classifier = SequenceClassifier(
+        vocab_size=vocab_size, embed_size=8, hidden_size=16, cell="lstm"
+    )
+    fresh = classifier.init(jax.random.key(5))
+    params = init_from_pretrained(fresh, classifier, pretrained)
+    word = pretrained.vocab.ids["plot"]
+    np.testing.assert_array_equal(
+        params["embedding"][word], pretrained.params["embedding"][word]
+    )
+    np.testing.assert_array_equal(params["embedding"][0], np.zeros(8))
+    np.testing.assert_array_equal(
+        params["rnn"]["weight_hh_l0"], pretrained.params["rnn"]["weight_hh_l0"]
+    )
+    np.testing.assert_array_equal(
+        params["rnn"]["weight_hh_l0_reverse"], fresh["rnn"]["weight_hh_l0_reverse"]
+    )
+
+    wrong = SequenceClassifier(
+        vocab_size=vocab_size, embed_size=8, hidden_size=12, cell="lstm"
+    )
+    with pytest.raises(
+        ValueError, match="hidden_size is 12 but the pretrained .* is 16"
+    ):
+        init_from_pretrained(wrong.init(jax.random.key(0)), wrong, pretrained)
+
+    # The CLI maps the text through the pretrained vocabulary.
+    labeled = tmp_path / "labeled.txt"
+    labeled.write_text(
+        "".join(
+            f"{i % 2} the plot was {'good' if i % 2 else 'dull'}\n" for i in range(20)
+        ),
+        encoding="utf-8",
+    )
+    run = tmp_path / "run"
+    argv = ["train", "text", "--data", str(labeled), "--out", str(run)]
+    argv += ["--init", str(out / "lm.npz"), "--cell", "lstm", "--embed-size", "8"]
+    argv += ["--hidden-size", "16", "--epochs", "1", "--batch-size", "8"]
+    assert cli.main(argv) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["vocab_size"] == vocab_size
+    assert summary["test_accuracy"] is None
+
+
+def test_missing_pretrained_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="pretrained file .*lm.npz not found"):
+        load_pretrained(tmp_path / "lm.npz")
+
+
+def test_corpus_reads_train_reviews_only(tmp_path):
+    archive = tmp_path / "imdb.tar.gz"
+    members = {
+        "aclImdb/train/pos/0_9.txt": "great film",
+        "aclImdb/train/neg/0_1.txt": "dull film",
+        "aclImdb/train/unsup/0_0.txt": "some film",
+        "aclImdb/test/pos/0_10.txt": "secretword",
+        "aclImdb/test/neg/0_2.txt": "secretword",
+    }
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    corpus = load_corpus(archive, min_count=1, heldout_fraction=0.3)
+    assert "secretword" not in corpus.vocab.ids
+    assert len(corpus.train) + len(corpus.heldout) == 6
+
+
+def test_corpus_folder_skips_test(tmp_path, caplog):
+    for name, text in {
+        "a.txt": "one two",
+        "b/c.txt": "three",
+        "test/d.txt": "four",
+    }.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        corpus = load_corpus(tmp_path, min_count=1, heldout_fraction=0.3)
+    assert "skipped 1 .txt files under test/ folders" in caplog.text
+    assert "four" not in corpus.vocab.ids
+    assert len(corpus.train) + len(corpus.heldout) == 3
+
+
+def test_windows_shift_by_one():
+    stream = np.arange(100, dtype=np.int32)
+    inputs, targets = random_windows(stream, 10, 4, np.random.default_rng(0))
+    assert inputs.shape == (4, 10)
+    np.testing.assert_array_equal(targets, inputs + 1)
+    batches = list(sequential_windows(stream, 10, 4))
+    weights = np.concatenate([w for _, _, w in batches])
+    assert weights.sum() == 9 * 10
+    np.testing.assert_array_equal(batches[0][0][1], np.arange(10, 20))
+
+
+def test_full_softmax_loss_matches_nll():
+    model = LanguageModel(
+        vocab_size=9, embed_size=4, hidden_size=5, num_sampled=9, dropout=0.0
+    )
+    params = model.init(jax.random.key(0))
+    ids = jnp.array([[2, 3, 4], [5, 6, 7]])
+    targets = jnp.array([[3, 4, 5], [6, 7, 8]])
+    loss = model.loss(params, ids, targets, jax.random.key(1))
+    nll = model.nll_sum(params, ids, targets, jnp.ones((2, 3)))
+    np.testing.assert_allclose(loss, nll / 6, rtol=1e-5)
+    sampled = LanguageModel(
+        vocab_size=9, embed_size=4, hidden_size=5, num_sampled=4, dropout=0.0
+    )
+    value = sampled.loss(params, ids, targets, jax.random.key(1))
+    assert np.isfinite(float(value))
+    assert float(value) > 0.0
