@@ -39,7 +39,9 @@ def relative_error(expected, actual) -> float:
 def initial_states(layer, key):
     """Draw a nonzero h0, and c0 for an LSTM, as keyword arguments."""
     h_key, c_key = jax.random.split(key)
-    states = {"h0": jax.random.normal(h_key, layer.state_shape((B,), layer.output_size))}
+    states = {
+        "h0": jax.random.normal(h_key, layer.state_shape((B,), layer.output_size))
+    }
     if isinstance(layer, LSTM):
         states["c0"] = jax.random.normal(c_key, layer.state_shape((B,), H))
     return states
@@ -47,7 +49,9 @@ def initial_states(layer, key):
 
 def loss_and_outputs(layer, impl, params, x, states, lengths, **options):
     """Mix every output into one scalar so each one gets a gradient."""
-    output, final = layer.apply(params, x, lengths=lengths, impl=impl, **options, **states)
+    output, final = layer.apply(
+        params, x, lengths=lengths, impl=impl, **options, **states
+    )
     loss = jnp.sum(jnp.sin(output) * output)
     for leaf in jax.tree.leaves(final):
         loss = loss + jnp.sum(jnp.cos(leaf))
@@ -103,7 +107,9 @@ def test_hoisted_projection_matches_scan(kind):
 
     def loss(p, inputs, c, run):
         final, y = run(layer.cell, p, inputs, c, mask)
-        return jnp.sum(y * jnp.sin(y)) + sum(jnp.sum(leaf) for leaf in jax.tree.leaves(final))
+        return jnp.sum(y * jnp.sin(y)) + sum(
+            jnp.sum(leaf) for leaf in jax.tree.leaves(final)
+        )
 
     def grads(run):
         grad_fn = jax.value_and_grad(loss, argnums=(0, 1, 2))
@@ -153,9 +159,9 @@ def test_fused_under_jit_and_unroll():
     reference, _ = layer.apply(params, x, impl="scan")
 
     for unroll in (1, 2, 4):
-        output, _ = jax.jit(lambda p, inputs, u=unroll: layer.apply(p, inputs, impl="fused", unroll=u))(
-            params, x
-        )
+        output, _ = jax.jit(
+            lambda p, inputs, u=unroll: layer.apply(p, inputs, impl="fused", unroll=u)
+        )(params, x)
         np.testing.assert_allclose(output, reference, rtol=TOLERANCE, atol=1e-6)
 
 

@@ -72,25 +72,60 @@ def parse_choices(choices: tuple[str, ...]):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's options to `parser`."""
-    parser.add_argument("--cells", type=parse_choices(CELLS), default=CELLS,
-                        help="comma-separated cells of the grid (default rnn,lstm,gru)")
-    parser.add_argument("--sizes", type=lambda s: tuple(parse_size(p) for p in s.split(",")),
-                        default=None, help=f"comma-separated TxBxIxH sizes (default {','.join(SIZES)})")
-    parser.add_argument("--impls", type=parse_choices(IMPLS), default=IMPLS,
-                        help=f"comma-separated implementations (default {','.join(IMPLS)})")
-    parser.add_argument("--sections", type=parse_choices(SECTIONS), default=SECTIONS,
-                        help=f"comma-separated sections to run (default {','.join(SECTIONS)})")
-    parser.add_argument("--repeats", type=int, default=10,
-                        help="timed rounds per case after warm-up (default 10)")
-    parser.add_argument("--unroll", type=int, default=1,
-                        help="scan steps per iteration for jaxrnn (default 1)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: 3 repeats, sizes {','.join(QUICK_SIZES)}, "
-                        "short sweep, memory at the smaller T only")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for results.json and the plot (default runs/bench-<time>)")
-    parser.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"),
-                        help="markdown page whose results block is replaced (default docs/benchmarks.md)")
+    parser.add_argument(
+        "--cells",
+        type=parse_choices(CELLS),
+        default=CELLS,
+        help="comma-separated cells of the grid (default rnn,lstm,gru)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: tuple(parse_size(p) for p in s.split(",")),
+        default=None,
+        help=f"comma-separated TxBxIxH sizes (default {','.join(SIZES)})",
+    )
+    parser.add_argument(
+        "--impls",
+        type=parse_choices(IMPLS),
+        default=IMPLS,
+        help=f"comma-separated implementations (default {','.join(IMPLS)})",
+    )
+    parser.add_argument(
+        "--sections",
+        type=parse_choices(SECTIONS),
+        default=SECTIONS,
+        help=f"comma-separated sections to run (default {','.join(SECTIONS)})",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=10,
+        help="timed rounds per case after warm-up (default 10)",
+    )
+    parser.add_argument(
+        "--unroll",
+        type=int,
+        default=1,
+        help="scan steps per iteration for jaxrnn (default 1)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: 3 repeats, sizes {','.join(QUICK_SIZES)}, "
+        "short sweep, memory at the smaller T only",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for results.json and the plot (default runs/bench-<time>)",
+    )
+    parser.add_argument(
+        "--doc",
+        type=Path,
+        default=Path("docs/benchmarks.md"),
+        help="markdown page whose results block is replaced (default docs/benchmarks.md)",
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not write --doc")
 
 
@@ -130,7 +165,10 @@ def time_case(case: Case, impls, repeats: int, unroll: int) -> dict:
 def run_grid(args, sizes) -> list[dict]:
     """Time every cell at every size."""
     cases = [Case(cell, *size) for cell in args.cells for size in sizes]
-    return [time_case(c, args.impls, args.repeats, args.unroll) for c in tqdm(cases, desc="grid")]
+    return [
+        time_case(c, args.impls, args.repeats, args.unroll)
+        for c in tqdm(cases, desc="grid")
+    ]
 
 
 def memory_train_step(case: Case, impl: str, remat_chunk):
@@ -165,15 +203,22 @@ def run_memory(steps) -> list[dict]:
         for impl, remat_chunk in (("scan", None), ("fused", None), ("fused", chunk)):
             compiled = memory_train_step(case, impl, remat_chunk)
             analysis = compiled.memory_analysis()
-            records.append({
-                "case": dataclasses.asdict(case),
-                "impl": f"jaxrnn-{impl}",
-                "remat_chunk": remat_chunk,
-                "temp_bytes": int(analysis.temp_size_in_bytes),
-                "argument_bytes": int(analysis.argument_size_in_bytes),
-            })
-            logger.info("memory %s T=%d remat_chunk=%s: %.1f MiB temp", impl,
-                        num_steps, remat_chunk, records[-1]["temp_bytes"] / 2**20)
+            records.append(
+                {
+                    "case": dataclasses.asdict(case),
+                    "impl": f"jaxrnn-{impl}",
+                    "remat_chunk": remat_chunk,
+                    "temp_bytes": int(analysis.temp_size_in_bytes),
+                    "argument_bytes": int(analysis.argument_size_in_bytes),
+                }
+            )
+            logger.info(
+                "memory %s T=%d remat_chunk=%s: %.1f MiB temp",
+                impl,
+                num_steps,
+                remat_chunk,
+                records[-1]["temp_bytes"] / 2**20,
+            )
     return records
 
 
@@ -206,7 +251,9 @@ def run(args: argparse.Namespace) -> dict:
     if "grid" in args.sections:
         results["grid"] = run_grid(args, sizes)
     if "varlen" in args.sections:
-        results["varlen"] = time_case(VARLEN_CASE, args.impls, args.repeats, args.unroll)
+        results["varlen"] = time_case(
+            VARLEN_CASE, args.impls, args.repeats, args.unroll
+        )
     if "compile" in args.sections:
         results["compile"] = run_compile(args.unroll)
     if "memory" in args.sections:
@@ -214,7 +261,9 @@ def run(args: argparse.Namespace) -> dict:
     if "sweep" in args.sections:
         steps = QUICK_SWEEP_STEPS if args.quick else SWEEP_STEPS
         results["sweep"] = [
-            time_case(Case("lstm", t, **SWEEP_SHAPE), args.impls, args.repeats, args.unroll)
+            time_case(
+                Case("lstm", t, **SWEEP_SHAPE), args.impls, args.repeats, args.unroll
+            )
             for t in tqdm(steps, desc="sweep")
         ]
     results["targets"] = report.evaluate_targets(results)
@@ -224,5 +273,5 @@ def run(args: argparse.Namespace) -> dict:
     if not args.no_doc:
         plot = out / "step_time_vs_length.png" if results.get("sweep") else None
         report.write_doc(args.doc, results, plot)
-    print(report.summary_text(results))
+    logger.info("targets:\n%s", report.summary_text(results))
     return results

@@ -10,7 +10,8 @@ it stays a benchmark-only dependency.
 import dataclasses
 import os
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -163,8 +164,10 @@ def flax_runner(case: Case, seed: int = 0) -> Runner:
     from flax import linen as nn
 
     cells = {"rnn": nn.SimpleCell, "lstm": nn.OptimizedLSTMCell, "gru": nn.GRUCell}
-    make_rnn = lambda: nn.RNN(cells[case.cell](features=case.hidden_size))  # noqa: E731
-    model = nn.Bidirectional(make_rnn(), make_rnn()) if case.bidirectional else make_rnn()
+    make_rnn = lambda: nn.RNN(cells[case.cell](features=case.hidden_size))
+    model = (
+        nn.Bidirectional(make_rnn(), make_rnn()) if case.bidirectional else make_rnn()
+    )
     x, lengths = case.draw_inputs(seed)
     x = np.ascontiguousarray(np.swapaxes(x, 0, 1))
     params = model.init(jax.random.PRNGKey(seed), jnp.asarray(x))

@@ -87,34 +87,65 @@ def target(name: str, measured, threshold: float, higher_is_better: bool = True)
     met = None
     if measured is not None:
         met = measured >= threshold if higher_is_better else measured <= threshold
-    return {"target": name, "measured": measured, "threshold": threshold,
-            "higher_is_better": higher_is_better, "met": met}
+    return {
+        "target": name,
+        "measured": measured,
+        "threshold": threshold,
+        "higher_is_better": higher_is_better,
+        "met": met,
+    }
 
 
 def evaluate_targets(results: dict) -> list[dict]:
     """Check the measured ratios, compile time and matmul fraction."""
     lstm = find_case(results, "lstm", REFERENCE_SIZE)
-    get = lambda record, baseline: None if record is None else speedup(record, baseline)  # noqa: E731
+    get = lambda record, baseline: None if record is None else speedup(record, baseline)
     rows = [
-        target("LSTM 256x64x128x256 train, speedup over torch", get(lstm, "torch"), 1.25),
+        target(
+            "LSTM 256x64x128x256 train, speedup over torch", get(lstm, "torch"), 1.25
+        ),
         target("LSTM 256x64x128x256 train, speedup over flax", get(lstm, "flax"), 1.5),
     ]
     for cell in ("gru", "rnn"):
         record = find_case(results, cell, REFERENCE_SIZE)
-        rows.append(target(f"{cell.upper()} 256x64x128x256 train, speedup over torch",
-                           get(record, "torch"), 1.25))
-    rows.append(target("biGRU varlen train, speedup over torch packed",
-                       get(results.get("varlen"), "torch"), 2.0))
-    rows.append(target("RNN 8x1x2x16 train, speedup over torch",
-                       get(find_case(results, "rnn", ADDITION_SIZE), "torch"), 5.0))
+        rows.append(
+            target(
+                f"{cell.upper()} 256x64x128x256 train, speedup over torch",
+                get(record, "torch"),
+                1.25,
+            )
+        )
+    rows.append(
+        target(
+            "biGRU varlen train, speedup over torch packed",
+            get(results.get("varlen"), "torch"),
+            2.0,
+        )
+    )
+    rows.append(
+        target(
+            "RNN 8x1x2x16 train, speedup over torch",
+            get(find_case(results, "rnn", ADDITION_SIZE), "torch"),
+            5.0,
+        )
+    )
     compile_s = results.get("compile", {}).get("jaxrnn-fused")
-    rows.append(target("IMDB-size biLSTM train step compile seconds",
-                       None if compile_s is None else compile_s[0], 3.0, False))
+    rows.append(
+        target(
+            "IMDB-size biLSTM train step compile seconds",
+            None if compile_s is None else compile_s[0],
+            3.0,
+            False,
+        )
+    )
     fraction = None
     if lstm is not None and "jaxrnn-fused" in lstm["train_gflops"]:
         fraction = lstm["train_gflops"]["jaxrnn-fused"] / lstm["matmul_gflops"]
-    rows.append(target("LSTM 256x64x128x256 train GFLOP/s / 2048^2 matmul GFLOP/s",
-                       fraction, 0.75))
+    rows.append(
+        target(
+            "LSTM 256x64x128x256 train GFLOP/s / 2048^2 matmul GFLOP/s", fraction, 0.75
+        )
+    )
     return rows
 
 
@@ -139,9 +170,13 @@ def plot_sweep(sweep: list[dict], path: Path) -> None:
             medians = [record["train"][impl]["median_ms"] for record in sweep]
             ax.plot(steps, medians, marker="o", label=impl)
     case = sweep[0]["case"]
-    ax.set(xscale="log", yscale="log", xlabel="sequence length T",
-           ylabel="training step, median ms",
-           title=f"LSTM B={case['batch']} I={case['input_size']} H={case['hidden_size']}")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="sequence length T",
+        ylabel="training step, median ms",
+        title=f"LSTM B={case['batch']} I={case['input_size']} H={case['hidden_size']}",
+    )
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
@@ -170,12 +205,18 @@ def timing_table(records: list[dict], section: str) -> list[str]:
     for record in records:
         row = [record["label"]]
         row += [cell_ms(record[section].get(impl)) for impl in TIMED_IMPLS]
-        row += [ratio_text(speedup(record, "torch", section)),
-                ratio_text(speedup(record, "flax", section))]
+        row += [
+            ratio_text(speedup(record, "torch", section)),
+            ratio_text(speedup(record, "flax", section)),
+        ]
         if section == "train":
             rate = record["train_gflops"].get("jaxrnn-fused")
             matmul = record["matmul_gflops"]
-            row.append("-" if rate is None else f"{rate:.1f} ({rate / matmul:.2f} of {matmul:.0f})")
+            row.append(
+                "-"
+                if rate is None
+                else f"{rate:.1f} ({rate / matmul:.2f} of {matmul:.0f})"
+            )
             compile_s = record["compile_s"].get("jaxrnn-fused")
             row.append("-" if compile_s is None else f"{compile_s[0]:.2f}")
         lines.append("| " + " | ".join(row) + " |")
@@ -187,9 +228,13 @@ def targets_table(rows: list[dict]) -> list[str]:
     lines = ["| target | threshold | measured | met |", "|---|---|---|---|"]
     for row in rows:
         sign = ">=" if row["higher_is_better"] else "<="
-        measured = "not measured" if row["measured"] is None else f"{row['measured']:.2f}"
+        measured = (
+            "not measured" if row["measured"] is None else f"{row['measured']:.2f}"
+        )
         met = {None: "-", True: "yes", False: "no"}[row["met"]]
-        lines.append(f"| {row['target']} | {sign} {row['threshold']} | {measured} | {met} |")
+        lines.append(
+            f"| {row['target']} | {sign} {row['threshold']} | {measured} | {met} |"
+        )
     return lines
 
 
@@ -197,8 +242,10 @@ def memory_table(records: list[dict]) -> list[str]:
     """Build the markdown table of compiled temporary memory."""
     lines = ["| T | impl | remat_chunk | temp MiB |", "|---|---|---|---|"]
     for record in records:
-        lines.append(f"| {record['case']['num_steps']} | {record['impl']} | "
-                     f"{record['remat_chunk'] or '-'} | {record['temp_bytes'] / 2**20:.1f} |")
+        lines.append(
+            f"| {record['case']['num_steps']} | {record['impl']} | "
+            f"{record['remat_chunk'] or '-'} | {record['temp_bytes'] / 2**20:.1f} |"
+        )
     return lines
 
 
@@ -206,31 +253,62 @@ def results_markdown(results: dict, plot_name: str | None) -> str:
     """Render the results block of the benchmark page."""
     machine, options = results["machine"], results["options"]
     versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items())
-    lines = [
+    flags = machine["xla_flags"] or "(unset)"
+    measured = (
         f"Measured {machine['date']} on {machine['cpu']}, {machine['cores']} cores; "
-        f"{versions}; XLA_FLAGS={machine['xla_flags'] or '(unset)'}.",
+        f"{versions}; XLA_FLAGS={flags}."
+    )
+    lines = [
+        measured,
         "",
         f"Command: `{options['command']}` ({options['repeats']} timed repeats a case).",
         "",
-        "### Targets", "", *targets_table(results["targets"]), "",
+        "### Targets",
+        "",
+        *targets_table(results["targets"]),
+        "",
     ]
-    cases = results.get("grid", []) + ([results["varlen"]] if "varlen" in results else [])
+    cases = results.get("grid", []) + (
+        [results["varlen"]] if "varlen" in results else []
+    )
     if cases:
-        lines += ["### Training step, ms: median (min-max)", "",
-                  *timing_table(cases, "train"), "",
-                  "### Inference, ms: median (min-max)", "", *timing_table(cases, "infer"), ""]
+        lines += [
+            "### Training step, ms: median (min-max)",
+            "",
+            *timing_table(cases, "train"),
+            "",
+            "### Inference, ms: median (min-max)",
+            "",
+            *timing_table(cases, "infer"),
+            "",
+        ]
     if "compile" in results:
         record = results["compile"]
-        lines += ["### Compile time", "", f"{record['label']}, seconds (train step, inference):", ""]
-        lines += [f"- {impl}: {record[impl][0]:.2f}, {record[impl][1]:.2f}"
-                  for impl in ("jaxrnn-fused", "jaxrnn-scan")]
+        lines += [
+            "### Compile time",
+            "",
+            f"{record['label']}, seconds (train step, inference):",
+            "",
+        ]
+        lines += [
+            f"- {impl}: {record[impl][0]:.2f}, {record[impl][1]:.2f}"
+            for impl in ("jaxrnn-fused", "jaxrnn-scan")
+        ]
         lines.append("")
     if "memory" in results:
-        lines += ["### Training-step temporary memory (XLA `memory_analysis`)", "",
-                  *memory_table(results["memory"]), ""]
+        lines += [
+            "### Training-step temporary memory (XLA `memory_analysis`)",
+            "",
+            *memory_table(results["memory"]),
+            "",
+        ]
     if results.get("sweep"):
-        lines += ["### Training step against sequence length", "",
-                  *timing_table(results["sweep"], "train"), ""]
+        lines += [
+            "### Training step against sequence length",
+            "",
+            *timing_table(results["sweep"], "train"),
+            "",
+        ]
         if plot_name:
             lines += [f"![training step time against T]({plot_name})", ""]
     return "\n".join(lines)

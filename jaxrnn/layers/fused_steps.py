@@ -135,7 +135,7 @@ def forward_step(spec: Spec, laid: Params, carry, x_t, valid):
         new_carry = new
         residuals = jnp.concatenate([r, z, n, gh_n], axis=-1)
     if valid is not None:
-        keep = lambda a, b: jnp.where(valid > 0, a, b)  # noqa: E731
+        keep = lambda a, b: jnp.where(valid > 0, a, b)
         new_carry = jax.tree.map(keep, new_carry, carry)
     if spec.kind == "lstm":
         # The saved c is the carry, frozen at padded steps, so it doubles as
@@ -172,7 +172,7 @@ def backward_step(spec: Spec, weights: Params, carry, inputs):
     if spec.kind in ELMAN_KINDS:
         dgates = dh * elman_derivative(spec.kind, residuals)
     elif spec.kind == "lstm":
-        gates, c, m, c_prev = residuals
+        gates, c, _, c_prev = residuals
         size = c.shape[-1]
         i, f = gates[:, :size], gates[:, size : 2 * size]
         g, o = gates[:, 2 * size : 3 * size], gates[:, 3 * size :]
