@@ -39,7 +39,7 @@ def default_out(task: str) -> Path:
 
 
 def build_parser(task_defaults: dict | None = None) -> argparse.ArgumentParser:
-    """Build the parser: one `train` subcommand per task, and `evaluate`.
+    """Build the parser: one `train` subcommand per task, `evaluate` and `bench`.
 
     Args:
       task_defaults: per task name, argument values that replace the
@@ -82,6 +82,8 @@ def build_parser(task_defaults: dict | None = None) -> argparse.ArgumentParser:
         sub.add_argument("--out", type=Path, default=None, help=f"output folder (default runs/{kind}-<time>)")
         module.add_arguments(sub)
         sub.set_defaults(module=module)
+    bench = commands.add_parser("bench", help="time jaxrnn against PyTorch and Flax linen")
+    importlib.import_module("jaxrnn.bench.harness").add_arguments(bench)
     return parser
 
 
@@ -175,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             args.module.run(args)
         elif args.command == "evaluate":
             print(json.dumps(evaluate_run_dir(args.run_dir), indent=2))
+        elif args.command == "bench":
+            importlib.import_module("jaxrnn.bench.harness").run(args)
     except Interrupted as error:
         logger.warning("%s", error)
         return error.exit_code
