@@ -517,6 +517,34 @@ def test_lstm_carry_to_gru_raises(no_unroll):
         layer.apply(params, jnp.ones((T, B, I)), c0=carry[1])
 
 
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_empty_sequence_raises(no_unroll, batch_first):
+    layer = jaxrnn.LSTM(I, H, batch_first=batch_first)
+    params = random_params(layer)
+    shape = (B, 0, I) if batch_first else (0, B, I)
+    match = rf"x has shape \({shape[0]}, {shape[1]}, 3\) with T = 0 time steps"
+    with pytest.raises(ValueError, match=match):
+        layer.apply(params, jnp.ones(shape))
+    with pytest.raises(ValueError, match=match):
+        jax.jit(layer.apply)(params, jnp.ones(shape))
+    with pytest.raises(ValueError, match=r"x has shape \(0, 3\) with T = 0"):
+        layer.apply(params, jnp.ones((0, I)))
+
+
+def test_empty_batch_runs():
+    layer = jaxrnn.GRU(I, H)
+    output, h_n = layer.apply(random_params(layer), jnp.ones((T, 0, I)))
+    assert output.shape == (T, 0, H)
+    assert h_n.shape == (1, 0, H)
+
+
+def test_non_array_input_raises(no_unroll):
+    layer = jaxrnn.RNN(I, H)
+    rows = [[0.0] * I] * T
+    with pytest.raises(ValueError, match=r"x must be an array .* got list"):
+        layer.apply(random_params(layer), rows)
+
+
 def test_mismatched_params_raise(no_unroll):
     layer = jaxrnn.GRU(I, H)
     params = random_params(layer)

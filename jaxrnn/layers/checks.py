@@ -27,11 +27,21 @@ def shape_error(name: str, received, expected) -> ValueError:
 
 def check_input(x: jax.Array, input_size: int, batch_first: bool) -> tuple[int, ...]:
     """Validate x and return its batch shape: (B,), or () when unbatched."""
+    layout = "(B, T, I)" if batch_first else "(T, B, I)"
+    if not (hasattr(x, "ndim") and hasattr(x, "shape")):
+        raise ValueError(
+            f"x must be an array (T, I) or {layout}, got {type(x).__name__}; "
+            f"convert it with jnp.asarray first"
+        )
     if x.ndim not in (2, 3):
         raise ValueError(
-            f"x must have 2 dims (T, I) or 3 dims "
-            f"{'(B, T, I)' if batch_first else '(T, B, I)'}, "
-            f"got shape {tuple(x.shape)}"
+            f"x must have 2 dims (T, I) or 3 dims {layout}, got shape {tuple(x.shape)}"
+        )
+    num_steps = x.shape[1] if (batch_first and x.ndim == 3) else x.shape[0]
+    if num_steps == 0:
+        # PyTorch 2.13 rejects it too: "Expected sequence length to be larger than 0".
+        raise ValueError(
+            f"x has shape {tuple(x.shape)} with T = 0 time steps, expected T >= 1"
         )
     if x.shape[-1] != input_size:
         expected = (*x.shape[:-1], input_size)
