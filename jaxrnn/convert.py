@@ -6,6 +6,7 @@ directions check every name and keep every value and dtype exactly.
 """
 
 import re
+from collections.abc import Mapping
 
 import jax.numpy as jnp
 import numpy as np
@@ -16,14 +17,23 @@ from jaxrnn.layers.unroll import PARAM_NAMES
 PARAM_NAME = re.compile(rf"({'|'.join(PARAM_NAMES)})_l(\d+)(_reverse)?")
 
 
-def check_names(names) -> None:
-    """Raise ValueError unless every name is an RNN parameter name of PyTorch's.
+def check_names(argument: str, mapping) -> None:
+    """Raise ValueError unless `mapping` is keyed by PyTorch's RNN parameter names.
 
     Accepted names are `{weight_ih, weight_hh, bias_ih, bias_hh, weight_hr}`
     followed by `_l{k}` and an optional `_reverse`, as in the state dict of
     `torch.nn.RNN`, `LSTM` or `GRU`.
+
+    Args:
+      argument: the argument's name, for the error message.
+      mapping: the state dict or parameter dict to check.
     """
-    for name in names:
+    if not isinstance(mapping, Mapping):
+        raise ValueError(
+            f"{argument} must be a mapping from PyTorch's parameter names to "
+            f"arrays, got {type(mapping).__name__}"
+        )
+    for name in mapping:
         if not isinstance(name, str) or PARAM_NAME.fullmatch(name) is None:
             raise ValueError(
                 f"unknown parameter name {name!r}: expected PyTorch RNN names such "
@@ -65,7 +75,7 @@ def from_torch(state_dict) -> Params:
         a floating-point array, or a value is float64 while
         `jax_enable_x64` is off, so its dtype cannot be kept.
     """
-    check_names(state_dict)
+    check_names("state_dict", state_dict)
     params = {}
     for name, value in state_dict.items():
         array = torch_to_numpy(value)
@@ -100,7 +110,7 @@ def to_torch(params: Params) -> dict:
       ImportError: torch is not installed.
       ValueError: a name is not a PyTorch RNN parameter name.
     """
-    check_names(params)
+    check_names("params", params)
     try:
         import torch
     except ImportError as error:

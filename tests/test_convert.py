@@ -47,6 +47,14 @@ def test_from_torch_rejects_unknown_name():
             jaxrnn.from_torch({name: np.zeros(3, np.float32)})
 
 
+def test_conversion_rejects_non_mapping():
+    pairs = list(numpy_state_dict(jaxrnn.GRU(3, 4)).items())
+    with pytest.raises(ValueError, match="state_dict must be a mapping .*, got list"):
+        jaxrnn.from_torch(pairs)
+    with pytest.raises(ValueError, match="params must be a mapping .*, got list"):
+        jaxrnn.to_torch(pairs)
+
+
 def test_from_torch_rejects_integer_values():
     with pytest.raises(ValueError, match=r"state_dict\['bias_ih_l0'\] has dtype int64"):
         jaxrnn.from_torch({"bias_ih_l0": np.arange(4)})
