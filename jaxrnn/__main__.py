@@ -2,6 +2,6 @@
 
 import sys
 
-from jaxrnn.cli import main
+from jaxrnn.cli import entry_point
 
-sys.exit(main())
+sys.exit(entry_point())

@@ -123,14 +123,15 @@ def apply_run_config(args: argparse.Namespace, argv: list[str]) -> argparse.Name
         config = read_run_config(source)
         if config["task"] != args.task:
             raise ValueError(
-                f"{source} describes a {config['task']} run, not {args.task}"
+                f"{source} is a run of task {config['task']}, not {args.task}"
             )
         values = dict(config["args"])
         if args.config is not None:
             values.pop("out", None)
         args = build_parser({args.task: values}).parse_args(argv)
     if args.resume is not None:
-        args.out = args.resume
+        # --resume also takes the run's config.json, which sits in the run folder.
+        args.out = args.resume if args.resume.is_dir() else args.resume.parent
     elif args.out is None:
         args.out = default_out(args.task)
     return args
@@ -188,5 +189,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry_point() -> int:
+    """Run `main` for the `jaxrnn` command and `python -m jaxrnn`.
+
+    `main` raises ValueError and OSError to its callers. From a shell they
+    mean a bad option, a missing file or a folder that cannot be written, so
+    this logs them as one error line and returns 1. The traceback is logged
+    at DEBUG level, which --verbose shows.
+    """
+    try:
+        return main()
+    except (ValueError, OSError) as error:
+        logger.error("%s", error)
+        logger.debug("traceback of the error above", exc_info=True)
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry_point())

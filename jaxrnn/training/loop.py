@@ -273,10 +273,24 @@ class TrainLoop:
 
         Raises:
           ValueError: `run_dir` contains checkpoints but `resume` is False.
+          NotADirectoryError: `run_dir` is a file.
+          OSError: `run_dir` cannot be created, for example on a read-only
+            file system.
           CheckpointError: checkpoints exist but none is readable.
         """
         if self.run_dir is None:
             return state, Progress()
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise NotADirectoryError(
+                f"--out {self.run_dir} is a file, expected a folder: pass a new "
+                f"folder, or the folder of the run to continue with --resume"
+            )
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OSError(
+                f"cannot create --out {self.run_dir}: {error.strerror}"
+            ) from error
         self.checkpoints = Checkpoints(
             self.run_dir / "checkpoints",
             keep=self.options.keep,
