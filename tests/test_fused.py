@@ -185,3 +185,16 @@ def test_unknown_cell_rejected():
 
     with pytest.raises(ValueError, match="peephole_lstm"):
         fused.scan_direction(cell, params, jnp.zeros((T, B, I)), carry, None)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_fused_gradient_empty_batch(name):
+    layer = LAYERS[name]
+    params = layer.init(jax.random.PRNGKey(0))
+    loss = lambda p: layer.apply(p, jnp.ones((T, 0, I)), impl="fused")[0].sum()  # noqa: E731
+
+    grads = jax.grad(loss)(params)
+
+    for value in jax.tree.leaves(grads):
+        assert value.shape != ()
+        np.testing.assert_array_equal(value, 0.0)
