@@ -157,19 +157,19 @@ def init_from_pretrained(
     embedding = np.array(pretrained.params["embedding"])
     embedding[PAD_ID] = 0.0
     rnn = dict(params["rnn"])
-    copied, kept = [], []
+    copied_names, fresh_names = [], []
     for layer in range(min(classifier.num_layers, lm.num_layers)):
         suffix = param_suffix(layer, 0)
         for name in [n for n in rnn if n.endswith(suffix)]:
             source = pretrained.params["rnn"].get(name)
             if source is not None and source.shape == rnn[name].shape:
                 rnn[name] = source
-                copied.append(name)
+                copied_names.append(name)
             else:
-                kept.append(name)
+                fresh_names.append(name)
     logger.info(
         "initialized the embedding and %s from the language model; kept fresh: %s",
-        ", ".join(copied) or "no recurrent weights",
-        ", ".join(kept) or "none besides the reverse direction and output layer",
+        ", ".join(copied_names) or "no recurrent weights",
+        ", ".join(fresh_names) or "none besides the reverse direction and output layer",
     )
     return {**params, "embedding": embedding, "rnn": rnn}

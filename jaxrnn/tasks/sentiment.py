@@ -3,9 +3,9 @@
 The dataset tasks (`jaxrnn.tasks.imdb`, `.sst2`, `.text`) load their splits
 into a `SentimentData` and call `run`. Training goes through the shared loop
 of `jaxrnn.training`, so every run has checkpoints, `--resume` and
-bad-step skipping. After each epoch the model is scored on the dev split;
-the epoch with the best dev accuracy (the first, on ties) is kept, and the
-test split, when there is one, is scored once with that epoch's parameters.
+bad-step skipping. After each epoch the model is scored on the dev split.
+The epoch with the best dev accuracy (the first, on ties) is kept. The test
+split, when there is one, is scored once, with that epoch's parameters.
 """
 
 import argparse
@@ -328,6 +328,7 @@ def train_and_evaluate(
     best_params = best.params
     if best.epoch != best_record["epoch"]:
         # The best epoch ran before a resume: read its checkpoint.
+        # NOTE: no test covers this path yet.
         restored = restore_checkpoint(run_dir, template, best_metric=BEST_METRIC)
         best_params = restored.state.params
         best_record = next(r for r in records if r["step"] == restored.step)

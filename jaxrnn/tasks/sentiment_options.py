@@ -1,7 +1,7 @@
 """Command-line options shared by the sentiment tasks (imdb, sst2, text).
 
 Each task passes its recipe, a dict of defaults, so `jaxrnn train sst2` and
-`jaxrnn train imdb` start from settings that suit their data; every option
+`jaxrnn train imdb` start from settings that suit their data. Every option
 can still be given on the command line.
 """
 

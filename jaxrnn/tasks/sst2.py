@@ -1,9 +1,10 @@
 """SST-2 sentiment: a recurrent classifier of movie-review sentences.
 
 Reads the binary sentence-level Stanford Sentiment Treebank (Socher et al.,
-EMNLP 2013, neutral sentences removed): `stsa.binary.train`, `.dev` and
-`.test` in the folder given by --data, 6,920 / 872 / 1,821 sentences,
-already lowercased and tokenized, so tokens are split on whitespace. The
+EMNLP 2013, neutral sentences removed) from the folder given by --data:
+`stsa.binary.train`, `.dev` and `.test`, 6,920 / 872 / 1,821 sentences.
+They are already lowercased and tokenized, so tokens are split on
+whitespace. The
 epoch is chosen on dev and test is scored once, at that epoch.
 
 Recommended recipe (the defaults): a one-layer bidirectional GRU, E = H =
