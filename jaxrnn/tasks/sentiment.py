@@ -4,7 +4,8 @@ The dataset tasks (`jaxrnn.tasks.imdb`, `.sst2`, `.text`) load their splits
 into a `SentimentData` and call `run`. Training goes through the shared loop
 of `jaxrnn.training`, so every run has checkpoints, `--resume` and
 bad-step skipping. After each epoch the model is scored on the dev split.
-The epoch with the best dev accuracy (the first, on ties) is kept. The test
+The epoch with the best dev accuracy (the latest, on ties, as the
+checkpoints rank them) is kept. The test
 split, when there is one, is scored once, with that epoch's parameters.
 """
 
@@ -181,6 +182,16 @@ def encode_splits(
     return SentimentData(vocab, encoded["train"], encoded["dev"], encoded.get("test"))
 
 
+def require_data(args: argparse.Namespace) -> None:
+    """Raise ValueError without --data.
+
+    argparse does not require --data, so that --resume and --config can
+    supply it from a run's config.json.
+    """
+    if args.data is None:
+        raise ValueError(f"--data is required for `jaxrnn train {args.task}`")
+
+
 def remap(split: TokenizedSplit, source: Vocab, target: Vocab) -> TokenizedSplit:
     """Re-encode ids of `source` as ids of `target`, by word; `<unk>` if absent."""
     table = np.array([target.ids.get(w, UNK_ID) for w in source.words], np.int32)
@@ -221,8 +232,8 @@ class BestParams:
         self.params = None
 
     def update(self, epoch: int, accuracy: float, params) -> None:
-        """Keep `params` if `accuracy` beats every earlier epoch's."""
-        if accuracy > self.accuracy:
+        """Keep `params` if `accuracy` is at least every earlier epoch's."""
+        if accuracy >= self.accuracy:
             self.accuracy, self.epoch, self.params = accuracy, epoch, params
 
 
@@ -324,11 +335,10 @@ def train_and_evaluate(
             batches_per_epoch=len(train_split),
         )
     records = progress.records
-    best_record = max(records, key=lambda r: (r[BEST_METRIC], -r["epoch"]))
+    best_record = max(records, key=lambda r: (r[BEST_METRIC], r["epoch"]))
     best_params = best.params
     if best.epoch != best_record["epoch"]:
         # The best epoch ran before a resume: read its checkpoint.
-        # NOTE: no test covers this path yet.
         restored = restore_checkpoint(run_dir, template, best_metric=BEST_METRIC)
         best_params = restored.state.params
         best_record = next(r for r in records if r["step"] == restored.step)

@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument_group("data").add_argument(
         "--data",
         type=Path,
-        required=True,
+        default=None,
         help="folder containing stsa.binary.train, stsa.binary.dev and "
         "stsa.binary.test",
     )
@@ -55,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load(args: argparse.Namespace, vocab: Vocab | None) -> sentiment.SentimentData:
     """Read and encode the three splits."""
+    sentiment.require_data(args)
     return sentiment.encode_splits(read_sst2(args.data), args, vocab)
 
 

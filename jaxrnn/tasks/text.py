@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--data",
         type=Path,
-        required=True,
+        default=None,
         help="a file of `label<TAB or space>text` lines (label 0 or 1), or a folder "
         "with pos/ and neg/ subfolders of .txt files, optionally under train/ "
         "and test/",
@@ -62,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load(args: argparse.Namespace, vocab: Vocab | None) -> sentiment.SentimentData:
     """Read the file or folder and encode its splits."""
+    sentiment.require_data(args)
     return sentiment.encode_splits(
         read_text_source(args.data, args.tokenizer), args, vocab
     )
