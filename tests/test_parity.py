@@ -328,3 +328,19 @@ def test_parity_summary():
             for kind in ("outputs", "gradients"):
                 error = table[(cell, dtype, kind)]
                 assert error <= TOLERANCE[dtype], f"{cell} {dtype} {kind}: {error:.3g}"
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=config_name)
+def test_round_trip_exact_on_grid(config):
+    torch = pytest.importorskip("torch")
+    cell, index, _, batch_first = config
+    structure = generator.structures(cell)[index]
+    torch.manual_seed(index)
+    state_dict = generator.build_module(structure, batch_first, torch.float32).state_dict()
+
+    back = jaxrnn.to_torch(jaxrnn.from_torch(state_dict))
+
+    assert list(back) == list(state_dict)
+    for name, value in state_dict.items():
+        assert torch.equal(back[name], value), name
+    generator.build_module(structure, batch_first, torch.float32).load_state_dict(back)
