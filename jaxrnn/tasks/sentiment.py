@@ -10,6 +10,7 @@ split, when there is one, is scored once, with that epoch's parameters.
 """
 
 import argparse
+import functools
 import logging
 import time
 from pathlib import Path
@@ -37,10 +38,14 @@ from jaxrnn.training import (
     LoopOptions,
     RunOutputs,
     TrainLoop,
+    check_batch_size,
+    data_mesh,
     init_state,
     make_train_step,
+    replicate,
     restore_checkpoint,
     run_config,
+    shard_batch,
     train_epochs,
 )
 
@@ -300,8 +305,11 @@ def train_and_evaluate(
     params = model.init(init_key)
     if pretrained is not None:
         params = init_from_pretrained(params, model, pretrained)
-    template = init_state(params, optimizer, train_key)
-    train_step = jax.jit(make_train_step(make_loss_fn(model), optimizer))
+    # Each batch is split over every local device; parameters are replicated.
+    mesh = data_mesh()
+    check_batch_size(batch_size, mesh)
+    template = replicate(init_state(params, optimizer, train_key), mesh)
+    train_step = jax.jit(make_train_step(make_loss_fn(model), optimizer, mesh=mesh))
     eval_step = make_eval_step(model)
     best = BestParams()
     epoch_counter = {"epoch": 0}
@@ -332,6 +340,7 @@ def train_and_evaluate(
             epochs=epochs,
             evaluate=evaluate_and_keep,
             summarize=summarize_epoch,
+            place_batch=functools.partial(shard_batch, mesh=mesh),
             batches_per_epoch=len(train_split),
         )
     records = progress.records
