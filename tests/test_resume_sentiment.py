@@ -87,3 +87,17 @@ def test_text_task_killed_resumed(tmp_path, text_reference):
     summary = json.loads((out / "summary.json").read_text())
     for key in ("best_epoch", "dev_accuracy", "dev_loss", "test_accuracy"):
         assert summary[key] == expected_summary[key], key
+
+
+def test_evaluate_scores_best_checkpoint(text_reference, capsys):
+    _, reference = text_reference
+    summary = json.loads((reference / "summary.json").read_text())
+    capsys.readouterr()
+
+    assert main(["evaluate", str(reference)]) == 0
+
+    result = json.loads(capsys.readouterr().out)
+    assert result["split"] == "dev"
+    assert result["accuracy"] == pytest.approx(summary["dev_accuracy"], abs=1e-6)
+    assert result["loss"] == pytest.approx(summary["dev_loss"], rel=1e-5)
+    assert result["examples"] == summary["dev_examples"]

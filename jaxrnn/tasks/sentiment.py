@@ -242,6 +242,13 @@ class BestParams:
             self.accuracy, self.epoch, self.params = accuracy, epoch, params
 
 
+def split_lengths(data: SentimentData) -> tuple[int, ...]:
+    """Return the padded lengths of the buckets, shared by every split."""
+    splits = [s for s in (data.train, data.dev, data.test) if s is not None]
+    longest = max(int(s.lengths.max(initial=1)) for s in splits)
+    return bucket_lengths(max(longest, 1), BOUNDARIES)
+
+
 def train_and_evaluate(
     data: SentimentData,
     model: SequenceClassifier,
@@ -287,9 +294,7 @@ def train_and_evaluate(
             f"model.vocab_size is {model.vocab_size}, expected len(vocab) = "
             f"{len(data.vocab)}"
         )
-    splits = [s for s in (data.train, data.dev, data.test) if s is not None]
-    longest = max(int(s.lengths.max(initial=1)) for s in splits)
-    lengths = bucket_lengths(max(longest, 1), BOUNDARIES)
+    lengths = split_lengths(data)
     train_split = BucketedSplit(data.train, batch_size, lengths)
     dev_split = BucketedSplit(data.dev, batch_size, lengths)
     logger.info(
@@ -427,3 +432,47 @@ def run(args: argparse.Namespace, load) -> dict:
         outputs.log(record)
     outputs.save(summary, x_key="epoch")
     return summary
+
+
+def evaluate_run(args: argparse.Namespace, run_dir: Path, load) -> dict:
+    """Score the best-dev checkpoint of `run_dir` on the test split, or dev.
+
+    The splits are read and encoded again with the run's own settings, which
+    rebuilds the run's vocabulary. The checkpoint's vocabulary must equal it.
+
+    Args:
+      args: the run's arguments, as parsed from its config.json.
+      run_dir: the run folder.
+      load: the dataset's `(args, vocab or None) -> SentimentData`.
+
+    Returns:
+      `checkpoint` (its folder), `step`, `split` ("test", or "dev" when the
+      data has no test split), `accuracy`, `loss` and `examples`.
+
+    Raises:
+      ValueError: the data's vocabulary differs from the checkpoint's.
+      FileNotFoundError: the run has no checkpoint.
+    """
+    vocab = None if args.init is None else load_pretrained(args.init).vocab
+    data = load(args, vocab)
+    model = build_model(args, len(data.vocab))
+    optimizer = make_optimizer(args.learning_rate, args.weight_decay)
+    init_key, train_key = jax.random.split(jax.random.key(args.seed))
+    template = init_state(model.init(init_key), optimizer, train_key)
+    restored = restore_checkpoint(run_dir, template, best_metric=BEST_METRIC)
+    if restored.vocab is not None and list(restored.vocab) != list(data.vocab.words):
+        raise ValueError(
+            f"the vocabulary of {restored.path} differs from the one built from "
+            f"--data {args.data}: evaluate with the data the run trained on"
+        )
+    name, split = ("dev", data.dev) if data.test is None else ("test", data.test)
+    buckets = BucketedSplit(split, args.batch_size, split_lengths(data))
+    metrics = evaluate(make_eval_step(model), restored.state.params, buckets, desc=name)
+    return {
+        "checkpoint": str(restored.path),
+        "step": restored.step,
+        "split": name,
+        "accuracy": metrics["accuracy"],
+        "loss": metrics["loss"],
+        "examples": len(split.labels),
+    }

@@ -62,3 +62,8 @@ def load(args: argparse.Namespace, vocab: Vocab | None) -> sentiment.SentimentDa
 def run(args: argparse.Namespace) -> dict:
     """Run `jaxrnn train sst2`: read the data, train, write outputs."""
     return sentiment.run(args, load)
+
+
+def evaluate_run(args: argparse.Namespace, run_dir: Path) -> dict:
+    """Run `jaxrnn evaluate` on a `train sst2` run: score its best checkpoint."""
+    return sentiment.evaluate_run(args, run_dir, load)

@@ -71,3 +71,8 @@ def load(args: argparse.Namespace, vocab: Vocab | None) -> sentiment.SentimentDa
 def run(args: argparse.Namespace) -> dict:
     """Run `jaxrnn train text`: read the data, train, write outputs."""
     return sentiment.run(args, load)
+
+
+def evaluate_run(args: argparse.Namespace, run_dir: Path) -> dict:
+    """Run `jaxrnn evaluate` on a `train text` run: score its best checkpoint."""
+    return sentiment.evaluate_run(args, run_dir, load)
