@@ -263,6 +263,7 @@ def train_and_evaluate(
     options: LoopOptions | None = None,
     config: dict | None = None,
     resume: bool = False,
+    accumulate: int = 1,
 ) -> tuple[dict, list[dict]]:
     """Train on `data.train`, keep the best dev epoch, then score `data.test`.
 
@@ -280,6 +281,10 @@ def train_and_evaluate(
       options: checkpoint and bad-step settings; ranks by dev accuracy.
       config: the run's configuration, stored in checkpoints.
       resume: continue from the latest checkpoint in `run_dir`.
+      accumulate: micro-batches each batch is split into, their gradients
+        averaged into one update. NOTE: a batch with weight-0 filler rows
+        then averages the micro-batches' weighted means, which differs
+        slightly from the whole batch's weighted mean.
 
     Returns:
       `(summary, records)`: summary has `best_epoch`, `dev_accuracy`,
@@ -312,9 +317,12 @@ def train_and_evaluate(
         params = init_from_pretrained(params, model, pretrained)
     # Each batch is split over every local device; parameters are replicated.
     mesh = data_mesh()
-    check_batch_size(batch_size, mesh)
+    check_batch_size(batch_size, mesh, accumulate)
     template = replicate(init_state(params, optimizer, train_key), mesh)
-    train_step = jax.jit(make_train_step(make_loss_fn(model), optimizer, mesh=mesh))
+    loss_fn = make_loss_fn(model)
+    train_step = jax.jit(
+        make_train_step(loss_fn, optimizer, accumulate=accumulate, mesh=mesh)
+    )
     eval_step = make_eval_step(model)
     best = BestParams()
     epoch_counter = {"epoch": 0}
@@ -422,6 +430,7 @@ def run(args: argparse.Namespace, load) -> dict:
         options=LoopOptions.from_args(args, best_metric=BEST_METRIC),
         config=config,
         resume=getattr(args, "resume", None) is not None,
+        accumulate=args.accumulate,
     )
     summary["wall_seconds"] = time.perf_counter() - wall_start
     summary["vocab_size"] = len(data.vocab)
