@@ -28,6 +28,7 @@ from pathlib import Path
 
 import jax
 
+from jaxrnn.arguments import positive_int
 from jaxrnn.training.checkpoint import BEST_MODES, Checkpoints
 from jaxrnn.training.run_config import write_run_files
 from jaxrnn.training.step import TrainState
@@ -37,19 +38,6 @@ logger = logging.getLogger(__name__)
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Skipped steps logged one line each; later ones are logged as a count.
 MAX_LOGGED_BAD_STEPS = 100
-
-
-def positive_int(text: str) -> int:
-    """Parse an int >= 1 for argparse."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an int >= 1, got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {value}")
-    return value
 
 
 def add_loop_arguments(
