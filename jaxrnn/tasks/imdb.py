@@ -35,21 +35,13 @@ from jaxrnn.tasks.sentiment_options import positive_int
 logger = logging.getLogger(__name__)
 
 RECIPE = {
+    **sentiment_options.BASE_RECIPE,
     "max_length": 400,
     "min_count": 2,
-    "cell": "gru",
-    "layers": 1,
-    "bidirectional": True,
-    "embed_size": 128,
-    "hidden_size": 128,
-    "pooling": "meanmax",
     "embed_dropout": 0.3,
-    "layer_dropout": 0.0,
     "output_dropout": 0.3,
     "epochs": 2,
     "batch_size": 64,
-    "learning_rate": 2e-3,
-    "weight_decay": 1e-4,
 }
 
 

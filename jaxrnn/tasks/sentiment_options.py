@@ -33,6 +33,20 @@ def open_fraction(text: str) -> float:
     return value
 
 
+# Defaults every sentiment recipe shares: a one-layer BiGRU with mean and
+# max pooling, trained by AdamW. Each dataset adds its data and schedule.
+BASE_RECIPE = {
+    "cell": "gru",
+    "layers": 1,
+    "bidirectional": True,
+    "embed_size": 128,
+    "hidden_size": 128,
+    "pooling": "meanmax",
+    "layer_dropout": 0.0,
+    "learning_rate": 2e-3,
+    "weight_decay": 1e-4,
+}
+
 def add_text_arguments(group, recipe: dict) -> None:
     """Add --max-length, --truncate, --vocab-size, --min-count, --dev-fraction."""
     group.add_argument(

@@ -21,21 +21,13 @@ from jaxrnn.data.vocab import Vocab
 from jaxrnn.tasks import sentiment, sentiment_options
 
 RECIPE = {
+    **sentiment_options.BASE_RECIPE,
     "max_length": 256,
     "min_count": 2,
-    "cell": "gru",
-    "layers": 1,
-    "bidirectional": True,
-    "embed_size": 128,
-    "hidden_size": 128,
-    "pooling": "meanmax",
     "embed_dropout": 0.5,
-    "layer_dropout": 0.0,
     "output_dropout": 0.5,
     "epochs": 8,
     "batch_size": 32,
-    "learning_rate": 2e-3,
-    "weight_decay": 1e-4,
 }
 
 
