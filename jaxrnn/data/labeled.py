@@ -213,8 +213,8 @@ def encode_examples(
 ) -> TokenizedSplit:
     """Encode examples as ids, keeping the first or last `max_length` tokens.
 
-    An example with no tokens keeps length 0: the classifier then sees only
-    its zero initial state.
+    An example with no tokens keeps length 0: its pooled features are then
+    zero, so the classifier's logit is its output bias.
     """
     ids = []
     for tokens in examples.tokens:

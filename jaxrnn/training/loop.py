@@ -7,7 +7,7 @@ A task keeps its own loop over steps, chunks of steps or epochs, and calls
   `TooManyBadSteps` after `max_bad_steps` skipped steps in a row, without
   writing a checkpoint, so the last one keeps good parameters;
 - writes a checkpoint every `checkpoint_every` steps, and whenever the task
-  asks for one (at each epoch end and at the end of the run);
+  requests one (at each epoch end and at the end of the run);
 - after SIGINT or SIGTERM, writes a checkpoint and raises `Interrupted`,
   whose message gives the `--resume` command.
 

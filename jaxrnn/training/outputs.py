@@ -37,7 +37,7 @@ def write_json(path: Path, value) -> None:
 class RunOutputs:
     """The files of one training run under `out`.
 
-    `summary.json` holds the final metrics, `metrics.jsonl` one JSON record a
+    `summary.json` contains the final metrics, `metrics.jsonl` one JSON record a
     step or epoch, and `curves.png` a plot of every numeric series in it.
     """
 

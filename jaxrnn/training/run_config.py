@@ -1,4 +1,4 @@
-"""What a run folder records so the run can be repeated or resumed.
+"""The files a run folder records so the run can be repeated or resumed.
 
 `config.json` contains the task and every command-line argument,
 `versions.json` the versions of Python and the numerical packages and the
