@@ -174,3 +174,53 @@ def test_full_softmax_loss_matches_nll():
     value = sampled.loss(params, ids, targets, jax.random.key(1))
     assert np.isfinite(float(value))
     assert float(value) > 0.0
+
+
+def test_bidirectional_lm_reverse_direction_cannot_see_its_target():
+    model = LanguageModel(
+        vocab_size=20, embed_size=4, hidden_size=5, cell="gru", bidirectional=True
+    )
+    params = model.init(jax.random.key(0))
+    ids = jax.random.randint(jax.random.key(1), (2, 6), 2, 20)
+    changed = ids.at[:, 2].set(jnp.where(ids[:, 2] == 3, 4, 3))
+    hidden, hidden_changed = model.hidden(params, ids), model.hidden(params, changed)
+    # Reverse outputs at step 3 predict token 2 and must not depend on it.
+    np.testing.assert_array_equal(hidden[:, 3:, 5:], hidden_changed[:, 3:, 5:])
+    # Forward outputs at step 1 predict token 2.
+    np.testing.assert_array_equal(hidden[:, :2, :5], hidden_changed[:, :2, :5])
+    assert float(jnp.abs(hidden[:, 2, 5:] - hidden_changed[:, 2, 5:]).max()) > 0
+
+    targets = jnp.roll(ids, -1, axis=1)
+    h, tokens = model.predictions(hidden, ids, targets)
+    assert h.shape == (2 * 6 + 2 * 5, 5)
+    np.testing.assert_array_equal(tokens[12:], ids[:, :-1].reshape(-1))
+    np.testing.assert_array_equal(h[12:], hidden[:, 1:, 5:].reshape(-1, 5))
+
+
+def test_bidirectional_lm_needs_one_layer():
+    with pytest.raises(ValueError, match="needs num_layers 1, got 2"):
+        LanguageModel(vocab_size=20, num_layers=2, bidirectional=True)
+
+
+def test_bidirectional_pretrain_fills_both_directions(tmp_path):
+    corpus = tiny_corpus(tmp_path / "corpus.txt", documents=40)
+    out = tmp_path / "lm"
+    argv = ["pretrain", "lm", "--data", str(corpus), "--out", str(out)]
+    argv += ["--rounds", "1", "--steps-per-round", "3", "--embed-size", "8"]
+    argv += ["--hidden-size", "16", "--bptt", "12", "--batch-size", "8"]
+    argv += ["--num-sampled", "6", "--min-count", "1", "--cell", "gru"]
+    argv += ["--bidirectional", "--tokenizer", "ptb"]
+    assert cli.main(argv) == 0
+    pretrained = load_pretrained(out / "lm.npz")
+    assert pretrained.model.bidirectional
+    assert pretrained.tokenizer == "ptb"
+    classifier = SequenceClassifier(
+        vocab_size=len(pretrained.vocab), embed_size=8, hidden_size=16, cell="gru"
+    )
+    params = init_from_pretrained(
+        classifier.init(jax.random.key(5)), classifier, pretrained
+    )
+    for name in ("weight_hh_l0", "weight_hh_l0_reverse", "bias_ih_l0_reverse"):
+        np.testing.assert_array_equal(
+            params["rnn"][name], pretrained.params["rnn"][name]
+        )

@@ -11,7 +11,7 @@ import pytest
 
 from jaxrnn.data.buckets import BucketedSplit, bucket_lengths
 from jaxrnn.data.imdb import read_reviews
-from jaxrnn.data.tokenize import tokenize
+from jaxrnn.data.tokenize import tokenize, tokenize_ptb
 from jaxrnn.data.tokenized import TextConfig, TokenizedSplit, load_imdb
 from jaxrnn.data.vocab import PAD_ID, UNK_ID, Vocab
 
@@ -61,6 +61,25 @@ def test_tokenize_breaks_and_punctuation():
 
 def test_tokenize_unicode_letters():
     assert tokenize("Café <BR/>crème_brûlée") == ["café", "crème", "_", "brûlée"]
+
+
+def test_tokenize_ptb_matches_sst2_conventions():
+    text = (
+        "They won't sit still<br />for a \"sci-fi\" film's plot... -- (Mr. Smith "
+        "can't) 10/10 in the U.S. isn't bad"
+    )
+    assert tokenize_ptb(text) == [
+        "they", "wo", "n't", "sit", "still", "for", "a", "``", "sci-fi", "''",
+        "film", "'s", "plot", "...", "--", "-lrb-", "mr.", "smith", "ca", "n't",
+        "-rrb-", "10", "\\/", "10", "in", "the", "u.s.", "is", "n't", "bad",
+    ]  # fmt: skip
+
+
+def test_tokenize_ptb_splits_clitics_after_hyphens():
+    assert tokenize_ptb("The writer-director's debut; we're sure I'd go.") == [
+        "the", "writer-director", "'s", "debut", ";", "we", "'re", "sure", "i",
+        "'d", "go", ".",
+    ]  # fmt: skip
 
 
 def test_vocab_cap_and_specials():

@@ -9,7 +9,7 @@ Sources:
   named `test`, which are skipped with a warning that counts them;
 - a text file: one document a line.
 
-Documents are tokenized with `jaxrnn.data.tokenize`, split into a seeded
+Documents are tokenized by a tokenizer of `jaxrnn.data.tokenize`, split into a seeded
 held-out part and a training part, and concatenated without separators.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from jaxrnn.data import archive
 from jaxrnn.data.labeled import decode
-from jaxrnn.data.tokenize import tokenize
+from jaxrnn.data.tokenize import TOKENIZERS
 from jaxrnn.data.vocab import Vocab
 
 logger = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ def load_corpus(
     min_count: int = 2,
     heldout_fraction: float = 0.02,
     seed: int = 0,
+    tokenizer: str = "words",
 ) -> Corpus:
     """Read, tokenize and encode unlabeled text for pretraining.
 
@@ -97,14 +98,16 @@ def load_corpus(
       heldout_fraction: share of documents held out for perplexity, drawn
         with a generator seeded by `seed`; at least one document.
       seed: seeds the held-out draw.
+      tokenizer: a key of `jaxrnn.data.tokenize.TOKENIZERS`; "ptb" matches
+        SST-2's tokens.
 
     Returns:
       The vocabulary and both id streams.
 
     Raises:
       FileNotFoundError: `path` does not exist.
-      ValueError: `heldout_fraction` is not in (0, 1), a file is not UTF-8,
-        or there are fewer than 2 documents.
+      ValueError: `heldout_fraction` is not in (0, 1), `tokenizer` is
+        unknown, a file is not UTF-8, or there are fewer than 2 documents.
     """
     path = Path(path)
     if not path.exists():
@@ -116,7 +119,12 @@ def load_corpus(
         raise ValueError(
             f"heldout_fraction must be in (0, 1), got {heldout_fraction!r}"
         )
-    documents = [tokenize(text) for _, text in iter_documents(path)]
+    if tokenizer not in TOKENIZERS:
+        raise ValueError(
+            f"tokenizer must be one of {tuple(TOKENIZERS)}, got {tokenizer!r}"
+        )
+    split = TOKENIZERS[tokenizer]
+    documents = [split(text) for _, text in iter_documents(path)]
     if len(documents) < 2:
         raise ValueError(
             f"{path} contains {len(documents)} document(s); pretraining needs at "

@@ -15,23 +15,19 @@ Blank lines are skipped, with one warning per file that counts them.
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from jaxrnn.data.tokenize import tokenize
+from jaxrnn.data.tokenize import TOKENIZERS
 from jaxrnn.data.tokenized import TokenizedSplit
 from jaxrnn.data.vocab import Vocab
 
 logger = logging.getLogger(__name__)
 
 FOLDER_LABELS = {"neg": 0, "pos": 1}
-TOKENIZERS: dict[str, Callable[[str], list[str]]] = {
-    "words": tokenize,
-    "whitespace": str.split,
-}
 SST2_FILES = {
     "train": "stsa.binary.train",
     "dev": "stsa.binary.dev",
@@ -68,8 +64,8 @@ def read_label_lines(file: Path, tokenizer: str = "words") -> Examples:
 
     Args:
       file: the file; label is `0` (negative) or `1` (positive).
-      tokenizer: a key of TOKENIZERS: `"words"` for raw text,
-        `"whitespace"` for text that is already tokenized.
+      tokenizer: a key of `jaxrnn.data.tokenize.TOKENIZERS`: `"words"` or
+        `"ptb"` for raw text, `"whitespace"` for text that is tokenized.
 
     Returns:
       The examples in file order.

@@ -1,11 +1,17 @@
 """A recurrent next-token language model with a sampled-softmax training loss.
 
-    ids (B, T) -> embedding (B, T, E) -> dropout -> L-layer RNN, GRU or LSTM,
-    forward only -> dropout -> decoder (V, H) -> next-token logits (B, T, V)
+    ids (B, T) -> embedding (B, T, E) -> dropout -> L-layer RNN, GRU or LSTM
+    -> dropout -> decoder (V, H) -> next-token logits (B, T, V)
+
+With `bidirectional=True` (one layer only) a reverse direction reads the
+window from its end and predicts the previous token, through the same
+decoder, as in ELMo; the loss averages both directions. The forward
+direction at step t has read tokens 0..t and the reverse one tokens t..T-1,
+so neither sees its target.
 
 Its embedding and recurrent layers have the shapes and names of a
-`SequenceClassifier`'s forward direction with the same E, H and cell, so a
-classifier can start from them (see `jaxrnn.models.pretrained`).
+`SequenceClassifier`'s with the same E, H and cell, so a classifier can
+start from them (see `jaxrnn.models.pretrained`).
 
 Training scores each target against S ids drawn from a log-uniform (Zipf)
 proposal, which suits a vocabulary sorted by frequency, so a step costs
@@ -45,6 +51,8 @@ class LanguageModel:
       num_sampled: S, ids drawn per step for the sampled softmax (default
         1024); the full softmax is used when S >= V.
       impl: the unroll, `"fused"` (default) or `"scan"`.
+      bidirectional: also train a reverse direction to predict the previous
+        token (default False); needs `num_layers` 1.
     """
 
     vocab_size: int
@@ -55,6 +63,7 @@ class LanguageModel:
     dropout: float = 0.1
     num_sampled: int = 1024
     impl: str = "fused"
+    bidirectional: bool = False
 
     def __post_init__(self):
         check_positive_int("vocab_size", self.vocab_size, minimum=2)
@@ -67,16 +76,24 @@ class LanguageModel:
             raise ValueError(f"cell must be one of {tuple(CELLS)}, got {self.cell!r}")
         if self.impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {self.impl!r}")
+        if self.bidirectional and self.num_layers != 1:
+            # A second layer would read the reverse direction's outputs, which
+            # have seen the forward direction's targets.
+            raise ValueError(
+                f"a bidirectional language model needs num_layers 1, got "
+                f"{self.num_layers}"
+            )
 
     @property
     def rnn(self):
-        """The forward recurrent stack, batch first."""
+        """The recurrent stack, batch first."""
         return CELLS[self.cell](
             self.embed_size,
             self.hidden_size,
             num_layers=self.num_layers,
             batch_first=True,
             dropout=self.dropout,
+            bidirectional=self.bidirectional,
         )
 
     def init(self, key: jax.Array) -> dict:
@@ -103,16 +120,46 @@ class LanguageModel:
         }
 
     def hidden(self, params: dict, ids: jax.Array, key: jax.Array | None = None):
-        """Return the last layer's outputs (B, T, H) for ids (B, T), from zero state."""
+        """Return the last layer's outputs (B, T, D*H) for ids (B, T), from zero state.
+
+        D is 2 when bidirectional: the forward outputs, then the reverse ones.
+        """
         keys = (None,) * 3 if key is None else tuple(jax.random.split(key, 3))
         x = dropout(jnp.take(params["embedding"], ids, axis=0), self.dropout, keys[0])
         outputs, _ = self.rnn.apply(params["rnn"], x, key=keys[1], impl=self.impl)
         return dropout(outputs, self.dropout, keys[2])
 
+    def predictions(
+        self, hidden: jax.Array, ids: jax.Array, targets: jax.Array
+    ) -> tuple[jax.Array, jax.Array]:
+        """Pair each output that predicts a token with that token.
+
+        Args:
+          hidden: from `hidden`, (B, T, D*H).
+          ids: input ids (B, T).
+          targets: the next token of each input, (B, T).
+
+        Returns:
+          `(h, tokens)`, (N, H) and (N,): the forward outputs with `targets`,
+          then, when bidirectional, the reverse outputs at steps 1..T-1 with
+          the tokens before them, N = B*T + B*(T-1).
+        """
+        forward = hidden[..., : self.hidden_size].reshape(-1, self.hidden_size)
+        if not self.bidirectional:
+            return forward, targets.reshape(-1)
+        reverse = hidden[:, 1:, self.hidden_size :].reshape(-1, self.hidden_size)
+        return (
+            jnp.concatenate([forward, reverse]),
+            jnp.concatenate([targets.reshape(-1), ids[:, :-1].reshape(-1)]),
+        )
+
     def loss(
         self, params: dict, ids: jax.Array, targets: jax.Array, key: jax.Array
     ) -> jax.Array:
-        """Return the mean sampled-softmax cross-entropy of `targets` (B, T).
+        """Return the mean sampled-softmax cross-entropy of the predicted tokens.
+
+        The predicted tokens are `targets` (B, T), and when bidirectional
+        also each input's previous token (see `predictions`).
 
         Args:
           params: from `init`.
@@ -121,8 +168,9 @@ class LanguageModel:
           key: PRNG key for dropout and the sampled ids.
         """
         dropout_key, sample_key = jax.random.split(key)
-        h = self.hidden(params, ids, dropout_key).reshape(-1, self.hidden_size)
-        targets = targets.reshape(-1)
+        h, targets = self.predictions(
+            self.hidden(params, ids, dropout_key), ids, targets
+        )
         if self.num_sampled >= self.vocab_size:
             logits = h @ params["decoder_weight"].T + params["decoder_bias"]
             return jnp.mean(
@@ -145,7 +193,7 @@ class LanguageModel:
     def nll_sum(
         self, params: dict, ids: jax.Array, targets: jax.Array, weights: jax.Array
     ) -> jax.Array:
-        """Return the full-softmax negative log-likelihood of `targets`, summed.
+        """Return the forward direction's full-softmax NLL of `targets`, summed.
 
         Args:
           params: from `init`.
@@ -153,7 +201,7 @@ class LanguageModel:
           targets: next tokens (B, T).
           weights: 1.0 for each target to count, 0.0 for filler, (B, T).
         """
-        h = self.hidden(params, ids)
+        h = self.hidden(params, ids)[..., : self.hidden_size]
         logits = h @ params["decoder_weight"].T + params["decoder_bias"]
         log_probs = jax.nn.log_softmax(logits, axis=-1)
         picked = jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]

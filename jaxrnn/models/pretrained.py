@@ -36,6 +36,7 @@ class Pretrained(NamedTuple):
     model: LanguageModel
     vocab: Vocab
     metrics: dict
+    tokenizer: str = "words"
 
 
 def flatten(params: dict, prefix: str = "") -> dict[str, np.ndarray]:
@@ -67,9 +68,17 @@ def vocab_file(path: Path) -> Path:
 
 
 def save_pretrained(
-    path: Path, params: dict, model: LanguageModel, vocab: Vocab, metrics: dict
+    path: Path,
+    params: dict,
+    model: LanguageModel,
+    vocab: Vocab,
+    metrics: dict,
+    tokenizer: str = "words",
 ) -> None:
-    """Write the parameters to `path` (.npz) and the rest to its .json file."""
+    """Write the parameters to `path` (.npz) and the rest to its .json file.
+
+    `tokenizer` names the `jaxrnn.data.tokenize` tokenizer of the text.
+    """
     path = Path(path)
     buffer = io.BytesIO()
     np.savez(buffer, **flatten(params))
@@ -80,6 +89,7 @@ def save_pretrained(
             "format": FORMAT,
             "model": dataclasses.asdict(model),
             "vocab": list(vocab.words),
+            "tokenizer": tokenizer,
             "metrics": metrics,
         },
     )
@@ -121,19 +131,22 @@ def load_pretrained(path: Path) -> Pretrained:
             f"{path} does not match the model in {meta_path}: parameter shapes "
             f"{actual}, expected {expected} for {len(vocab)} vocabulary entries"
         )
-    return Pretrained(params, model, vocab, meta.get("metrics", {}))
+    return Pretrained(
+        params, model, vocab, meta.get("metrics", {}), meta.get("tokenizer", "words")
+    )
 
 
 def init_from_pretrained(
     params: dict, classifier: SequenceClassifier, pretrained: Pretrained
 ) -> dict:
-    """Copy the pretrained embedding and forward recurrent layers into `params`.
+    """Copy the pretrained embedding and recurrent layers into `params`.
 
     The classifier must use the pretrained vocabulary, so its ids are the
     language model's. Layer k's forward weights are copied for every k below
-    both models' L whose shapes agree. In a bidirectional classifier layers
+    both models' L whose shapes agree, and the reverse direction's too when
+    both models are bidirectional. In a bidirectional classifier layers
     above the first read 2H inputs, so those keep their fresh weights, as do
-    the reverse direction and the output layer.
+    the output layer and a reverse direction the language model lacks.
 
     Args:
       params: the classifier's freshly initialized parameters.
@@ -158,9 +171,11 @@ def init_from_pretrained(
     embedding[PAD_ID] = 0.0
     rnn = dict(params["rnn"])
     copied_names, fresh_names = [], []
+    directions = (0, 1) if lm.bidirectional and classifier.bidirectional else (0,)
     for layer in range(min(classifier.num_layers, lm.num_layers)):
-        suffix = param_suffix(layer, 0)
-        for name in [n for n in rnn if n.endswith(suffix)]:
+        for name in [
+            n for n in rnn for d in directions if n.endswith(param_suffix(layer, d))
+        ]:
             source = pretrained.params["rnn"].get(name)
             if source is not None and source.shape == rnn[name].shape:
                 rnn[name] = source
@@ -170,6 +185,6 @@ def init_from_pretrained(
     logger.info(
         "initialized the embedding and %s from the language model; kept fresh: %s",
         ", ".join(copied_names) or "no recurrent weights",
-        ", ".join(fresh_names) or "none besides the reverse direction and output layer",
+        ", ".join(fresh_names) or "nothing besides the layers the LM lacks",
     )
     return {**params, "embedding": embedding, "rnn": rnn}

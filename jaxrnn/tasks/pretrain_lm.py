@@ -5,8 +5,11 @@ recurrent layers to predict the next token (`jaxrnn.models.LanguageModel`,
 sampled softmax) and writes `lm.npz` and `lm.json` into --out, ready for
 `jaxrnn train sst2|imdb|text --init OUT/lm.npz`. With the IMDB archive only
 the training reviews are read (see `jaxrnn.data.corpus`). A seeded 2% of the
-documents is held out, and its perplexity under the full softmax is
-reported after every round of --steps-per-round steps.
+documents is held out, and its perplexity under the full softmax (of the
+forward direction, with --bidirectional) is reported after every round of
+--steps-per-round steps. `--tokenizer ptb` splits the text into Penn
+Treebank tokens, as SST-2's sentences are, so that a model meant for SST-2
+shares its vocabulary.
 
 Each batch is B windows of T tokens at random positions in the training
 stream, every window starting from a zero state.
@@ -65,6 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(test/ folders skipped), or a text file of one document a line",
     )
     parser.add_argument(
+        "--tokenizer",
+        choices=("words", "ptb"),
+        default="words",
+        help="words: lowercase words and punctuation; ptb: Penn Treebank tokens, "
+        "as in SST-2, for a model to fine-tune on SST-2 (default words)",
+    )
+    parser.add_argument(
         "--vocab-size",
         type=positive_int,
         default=20_000,
@@ -108,6 +118,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=256,
         help="hidden size H (default 256)",
+    )
+    parser.add_argument(
+        "--bidirectional",
+        action="store_true",
+        help="also train a reverse direction to predict the previous token, for a "
+        "bidirectional classifier to start from (one layer only)",
     )
     parser.add_argument(
         "--dropout",
@@ -182,6 +198,7 @@ def run(args: argparse.Namespace) -> dict:
         min_count=args.min_count,
         heldout_fraction=args.heldout_fraction,
         seed=args.seed,
+        tokenizer=args.tokenizer,
     )
     heldout = corpus.heldout[: args.max_heldout_tokens + 1]
     model = LanguageModel(
@@ -193,6 +210,7 @@ def run(args: argparse.Namespace) -> dict:
         dropout=args.dropout,
         num_sampled=args.num_sampled,
         impl=args.impl,
+        bidirectional=args.bidirectional,
     )
     optimizer = optax.chain(
         optax.clip_by_global_norm(1.0), optax.adamw(args.learning_rate)
@@ -261,6 +279,7 @@ def run(args: argparse.Namespace) -> dict:
             k: summary[k]
             for k in ("heldout_perplexity", "heldout_tokens", "steps", "train_tokens")
         },
+        tokenizer=args.tokenizer,
     )
     outputs = RunOutputs(args.out)
     for record in progress.records:

@@ -52,6 +52,7 @@ from jaxrnn.training import (
 logger = logging.getLogger(__name__)
 
 BEST_METRIC = "dev_accuracy"
+SCHEDULES = ("constant", "cosine")
 BOUNDARIES = (32, 64, 128, 256)
 
 
@@ -220,11 +221,30 @@ def build_model(args: argparse.Namespace, vocab_size: int) -> SequenceClassifier
     )
 
 
-def make_optimizer(learning_rate: float, weight_decay: float):
-    """AdamW after clipping gradients to global norm 1.0."""
+def make_optimizer(
+    learning_rate: float,
+    weight_decay: float,
+    *,
+    schedule: str = "constant",
+    total_steps: int = 1,
+):
+    """AdamW after clipping gradients to global norm 1.0.
+
+    Args:
+      learning_rate: the peak rate.
+      weight_decay: AdamW weight decay.
+      schedule: "constant", or "cosine" to decay the rate to 0 over
+        `total_steps` updates.
+      total_steps: updates in the whole run; used by "cosine" only.
+    """
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    rate = learning_rate
+    if schedule == "cosine":
+        rate = optax.cosine_decay_schedule(learning_rate, max(total_steps, 1))
     return optax.chain(
         optax.clip_by_global_norm(1.0),
-        optax.adamw(learning_rate, weight_decay=weight_decay),
+        optax.adamw(rate, weight_decay=weight_decay),
     )
 
 
@@ -258,6 +278,7 @@ def train_and_evaluate(
     learning_rate: float,
     seed: int,
     weight_decay: float = 1e-4,
+    schedule: str = "constant",
     pretrained: Pretrained | None = None,
     run_dir: Path | None = None,
     options: LoopOptions | None = None,
@@ -276,6 +297,7 @@ def train_and_evaluate(
         norm 1.0 first.
       seed: seeds the parameters, dropout and the batch order.
       weight_decay: AdamW weight decay.
+      schedule: "constant" or "cosine", the learning rate over the run.
       pretrained: start the embedding and forward layers from it.
       run_dir: the run folder for checkpoints; None trains without files.
       options: checkpoint and bad-step settings; ranks by dev accuracy.
@@ -310,7 +332,12 @@ def train_and_evaluate(
         lengths,
     )
 
-    optimizer = make_optimizer(learning_rate, weight_decay)
+    optimizer = make_optimizer(
+        learning_rate,
+        weight_decay,
+        schedule=schedule,
+        total_steps=epochs * len(train_split),
+    )
     init_key, train_key = jax.random.split(jax.random.key(seed))
     params = model.init(init_key)
     if pretrained is not None:
@@ -424,6 +451,7 @@ def run(args: argparse.Namespace, load) -> dict:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         weight_decay=args.weight_decay,
+        schedule=args.schedule,
         seed=args.seed,
         pretrained=pretrained,
         run_dir=args.out,
@@ -465,7 +493,9 @@ def evaluate_run(args: argparse.Namespace, run_dir: Path, load) -> dict:
     vocab = None if args.init is None else load_pretrained(args.init).vocab
     data = load(args, vocab)
     model = build_model(args, len(data.vocab))
-    optimizer = make_optimizer(args.learning_rate, args.weight_decay)
+    optimizer = make_optimizer(
+        args.learning_rate, args.weight_decay, schedule=args.schedule
+    )
     init_key, train_key = jax.random.split(jax.random.key(args.seed))
     template = init_state(model.init(init_key), optimizer, train_key)
     restored = restore_checkpoint(run_dir, template, best_metric=BEST_METRIC)

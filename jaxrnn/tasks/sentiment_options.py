@@ -8,15 +8,15 @@ can still be given on the command line.
 import argparse
 from pathlib import Path
 
-
-from jaxrnn.data.tokenized import TRUNCATE_SIDES
-from jaxrnn.models.classifier import CELLS, IMPLS, POOLINGS
 from jaxrnn.arguments import (
     non_negative_float,
     positive_float,
     positive_int,
     probability,
 )
+from jaxrnn.data.tokenized import TRUNCATE_SIDES
+from jaxrnn.models.classifier import CELLS, IMPLS, POOLINGS
+from jaxrnn.tasks.sentiment import SCHEDULES
 from jaxrnn.training import add_loop_arguments
 
 
@@ -45,7 +45,9 @@ BASE_RECIPE = {
     "layer_dropout": 0.0,
     "learning_rate": 2e-3,
     "weight_decay": 1e-4,
+    "schedule": "constant",
 }
+
 
 def add_text_arguments(group, recipe: dict) -> None:
     """Add --max-length, --truncate, --vocab-size, --min-count, --dev-fraction."""
@@ -159,7 +161,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, recipe: dict) -> None:
 
 
 def add_training_arguments(parser: argparse.ArgumentParser, recipe: dict) -> None:
-    """Add --epochs, --batch-size, --learning-rate, --weight-decay and the loop's."""
+    """Add --epochs, --batch-size, --learning-rate, --weight-decay, --schedule
+    and the loop's options."""
     train = parser.add_argument_group("training")
     train.add_argument(
         "--epochs",
@@ -185,6 +188,13 @@ def add_training_arguments(parser: argparse.ArgumentParser, recipe: dict) -> Non
         type=non_negative_float,
         default=recipe["weight_decay"],
         help=f"AdamW weight decay (default {recipe['weight_decay']})",
+    )
+    train.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=recipe["schedule"],
+        help="learning rate over the run: constant, or cosine decay from "
+        f"--learning-rate to 0 over all epochs (default {recipe['schedule']})",
     )
     add_loop_arguments(parser, checkpoint_every=None)
 

@@ -16,7 +16,8 @@ batch 64).
 import argparse
 from pathlib import Path
 
-from jaxrnn.data.labeled import TOKENIZERS, read_text_source
+from jaxrnn.data.labeled import read_text_source
+from jaxrnn.data.tokenize import TOKENIZERS
 from jaxrnn.data.vocab import Vocab
 from jaxrnn.tasks import sentiment, sentiment_options
 
@@ -46,8 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tokenizer",
         choices=tuple(TOKENIZERS),
         default="words",
-        help="words: lowercase words and punctuation of raw text; whitespace: "
-        "text that is already tokenized (default words)",
+        help="words: lowercase words and punctuation of raw text; ptb: Penn "
+        "Treebank tokens of raw text, as in SST-2; whitespace: text that is "
+        "already tokenized (default words)",
     )
     sentiment_options.add_arguments(parser, RECIPE)
 
