@@ -2,6 +2,7 @@
 
 import io
 import logging
+import os
 import tarfile
 from collections import Counter
 from pathlib import Path
@@ -71,7 +72,7 @@ def test_tokenize_ptb_matches_sst2_conventions():
     assert tokenize_ptb(text) == [
         "they", "wo", "n't", "sit", "still", "for", "a", "``", "sci-fi", "''",
         "film", "'s", "plot", "...", "--", "-lrb-", "mr.", "smith", "ca", "n't",
-        "-rrb-", "10", "\\/", "10", "in", "the", "u.s.", "is", "n't", "bad",
+        "-rrb-", "10\\/10", "in", "the", "u.s.", "is", "n't", "bad",
     ]  # fmt: skip
 
 
@@ -80,6 +81,90 @@ def test_tokenize_ptb_splits_clitics_after_hyphens():
         "the", "writer-director", "'s", "debut", ";", "we", "'re", "sure", "i",
         "'d", "go", ".",
     ]  # fmt: skip
+
+
+def test_tokenize_ptb_keeps_joined_words_whole():
+    text = (
+        "The writer/director's 1/2-hour r&b film cost $7.00, 10,000 fans saw "
+        "it at 9 o'clock in the '70s: rock 'n' roll, 'em all *** cannot "
+        "shouldn't've"
+    )
+    assert tokenize_ptb(text) == [
+        "the", "writer\\/director", "'s", "1\\/2-hour", "r&b", "film", "cost",
+        "$", "7.00", ",", "10,000", "fans", "saw", "it", "at", "9", "o'clock",
+        "in", "the", "'70s", ":", "rock", "'n'", "roll", ",", "'em", "all",
+        "\\*\\*\\*", "can", "not", "should", "n't", "'ve",
+    ]  # fmt: skip
+
+
+def test_tokenize_ptb_abbreviations_and_initials():
+    text = "Michael J. Fox, Dr. Who, etc. vs. Gangster No. 1 in L.A. than I. Then"
+    assert tokenize_ptb(text) == [
+        "michael", "j.", "fox", ",", "dr.", "who", ",", "etc.", "vs.",
+        "gangster", "no.", "1", "in", "l.a.", "than", "i", ".", "then",
+    ]  # fmt: skip
+
+
+def test_tokenize_ptb_quotes_by_context():
+    cases = {
+        '"a "b" c"': ["``", "a", "``", "b", "''", "c", "''"],
+        'he said." Then "no"': ["he", "said", ".", "''", "then", "``", "no", "''"],
+        "as 'chick flicks' go, the actors' lines": [
+            "as", "`", "chick", "flicks", "'", "go", ",", "the", "actors", "'",
+            "lines",
+        ],
+        "a 'hip', fun film": ["a", "`", "hip", "'", ",", "fun", "film"],
+        "“Curly” ‘quotes’ don’t…": [
+            "``", "curly", "''", "`", "quotes", "'", "do", "n't", "...",
+        ],
+        "``Already'' tokenized": ["``", "already", "''", "tokenized"],
+        '" spaced " quotes': ["``", "spaced", "''", "quotes"],
+    }  # fmt: skip
+    for text, expected in cases.items():
+        assert tokenize_ptb(text) == expected, text
+
+
+def test_tokenize_ptb_odd_input():
+    assert tokenize_ptb("") == []
+    assert tokenize_ptb(" <br /> \t\n") == []
+    assert tokenize_ptb("!?...----") == ["!", "?", "...", "--", "--"]
+    assert tokenize_ptb("[x] {y}") == ["-lsb-", "x", "-rsb-", "-lcb-", "y", "-rcb-"]
+    assert tokenize_ptb("Café—naïve 日本 😀") == ["café", "--", "naïve", "日本", "😀"]
+    assert tokenize_ptb("I'm y'all DON'T!") == ["i", "'m", "y'all", "do", "n't", "!"]
+
+
+CLITICS = {"n't", "'s", "'re", "'ve", "'ll", "'d", "'m"}
+RAW_FORMS = {"-lrb-": "(", "-rrb-": ")", "``": '"', "''": '"', "`": "'"}
+
+
+def untokenize_sst2(tokens: list[str]) -> str:
+    """Write SST-2 tokens back as raw text: clitics and punctuation attached."""
+    text = ""
+    previous = None
+    for token in tokens:
+        raw = RAW_FORMS.get(token, token).replace("\\/", "/").replace("\\*", "*")
+        attached = token in CLITICS or token in {",", ".", "!", "?", ";", ":", "''"}
+        attached = attached or token in {"...", "-rrb-", "%"}
+        attached = attached or previous in {"``", "`", "-lrb-", "$"}
+        text += raw if attached or not text else " " + raw
+        previous = token
+    return text
+
+
+def test_tokenize_ptb_reproduces_sst2_dev():
+    root = os.environ.get("JAXRNN_DATA")
+    data = Path(root) if root else Path(__file__).parents[1].parent / "shared" / "data"
+    file = data / "sst2" / "stsa.binary.dev"
+    if not file.is_file():
+        pytest.skip(
+            f"{file} not found: set JAXRNN_DATA to a folder containing "
+            "sst2/stsa.binary.dev"
+        )
+    sentences = [line.split()[1:] for line in file.read_text().splitlines()]
+    assert len(sentences) > 800
+    exact = sum(tokenize_ptb(untokenize_sst2(s)) == s for s in sentences)
+    # 871 of SST-2's 872 dev sentences come back token for token.
+    assert exact / len(sentences) > 0.99
 
 
 def test_vocab_cap_and_specials():
