@@ -12,9 +12,15 @@ import pytest
 
 from jaxrnn import cli
 from jaxrnn.data.corpus import load_corpus, random_windows, sequential_windows
+from jaxrnn.data.vocab import Vocab
 from jaxrnn.models import SequenceClassifier
 from jaxrnn.models.language_model import LanguageModel
-from jaxrnn.models.pretrained import init_from_pretrained, load_pretrained
+from jaxrnn.models.pretrained import (
+    Pretrained,
+    init_from_pretrained,
+    load_pretrained,
+    save_pretrained,
+)
 
 WORDS = [
     "the",
@@ -224,3 +230,119 @@ def test_bidirectional_pretrain_fills_both_directions(tmp_path):
         np.testing.assert_array_equal(
             params["rnn"][name], pretrained.params["rnn"][name]
         )
+
+
+def test_sequential_windows_short_stream():
+    # 15 tokens hold one window of 8 inputs and 8 targets, 17 tokens two.
+    batches = list(sequential_windows(np.arange(15, dtype=np.int32), 8, 4))
+    assert len(batches) == 1
+    assert batches[0][2].sum() == 8
+    np.testing.assert_array_equal(batches[0][1][0], np.arange(1, 9))
+    batches = list(sequential_windows(np.arange(17, dtype=np.int32), 8, 4))
+    assert batches[0][2].sum() == 16
+    np.testing.assert_array_equal(batches[0][1][1], np.arange(9, 17))
+    with pytest.raises(ValueError, match="shorter than one window of 8 \\+ 1"):
+        list(sequential_windows(np.arange(8, dtype=np.int32), 8, 4))
+
+
+def test_pretrain_tiny_heldout_part(tmp_path):
+    # 40 documents hold out one of 28 tokens, less than two windows of 16.
+    corpus = tiny_corpus(tmp_path / "corpus.txt", documents=40)
+    out = tmp_path / "lm"
+    argv = ["pretrain", "lm", "--data", str(corpus), "--out", str(out)]
+    argv += ["--rounds", "1", "--steps-per-round", "1", "--embed-size", "4"]
+    argv += ["--hidden-size", "4", "--bptt", "16", "--batch-size", "2"]
+    argv += ["--num-sampled", "6", "--min-count", "1"]
+    assert cli.main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["heldout_tokens"] == 27
+    assert np.isfinite(summary["heldout_perplexity"])
+
+
+def test_bidirectional_layers_checked_first(tmp_path):
+    argv = ["pretrain", "lm", "--data", str(tmp_path / "missing.txt")]
+    argv += ["--out", str(tmp_path / "lm"), "--bidirectional", "--layers", "2"]
+    with pytest.raises(
+        ValueError, match="--bidirectional needs --layers 1, got --layers 2"
+    ):
+        cli.main(argv)
+    assert not (tmp_path / "lm").exists()
+
+
+def small_pretrained(path, bidirectional: bool) -> Pretrained:
+    """Save a fresh GRU language model over WORDS at `path` and load it."""
+    vocab = Vocab.from_counts({word: 5 for word in WORDS})
+    model = LanguageModel(
+        vocab_size=len(vocab),
+        embed_size=4,
+        hidden_size=6,
+        cell="gru",
+        bidirectional=bidirectional,
+    )
+    save_pretrained(path, model.init(jax.random.key(1)), model, vocab, {})
+    return load_pretrained(path)
+
+
+def test_bidirectional_lm_into_forward_classifier(tmp_path):
+    pretrained = small_pretrained(tmp_path / "lm.npz", bidirectional=True)
+    classifier = SequenceClassifier(
+        vocab_size=len(WORDS) + 2,
+        embed_size=4,
+        hidden_size=6,
+        cell="gru",
+        bidirectional=False,
+    )
+    fresh = classifier.init(jax.random.key(5))
+    params = init_from_pretrained(fresh, classifier, pretrained)
+    assert sorted(params["rnn"]) == sorted(fresh["rnn"])
+    assert not any(name.endswith("_reverse") for name in params["rnn"])
+    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+        np.testing.assert_array_equal(
+            params["rnn"][name], pretrained.params["rnn"][name]
+        )
+    np.testing.assert_array_equal(
+        params["embedding"][2:], pretrained.params["embedding"][2:]
+    )
+
+
+def test_lm_json_without_new_keys_loads(tmp_path):
+    small_pretrained(tmp_path / "lm.npz", bidirectional=False)
+    meta = json.loads((tmp_path / "lm.json").read_text())
+    del meta["tokenizer"]
+    del meta["model"]["bidirectional"]
+    (tmp_path / "lm.json").write_text(json.dumps(meta))
+    pretrained = load_pretrained(tmp_path / "lm.npz")
+    assert pretrained.model.bidirectional is False
+    assert pretrained.tokenizer == "words"
+    classifier = SequenceClassifier(
+        vocab_size=len(WORDS) + 2, embed_size=4, hidden_size=6, cell="gru"
+    )
+    fresh = classifier.init(jax.random.key(5))
+    params = init_from_pretrained(fresh, classifier, pretrained)
+    np.testing.assert_array_equal(
+        params["rnn"]["weight_hh_l0"], pretrained.params["rnn"]["weight_hh_l0"]
+    )
+    np.testing.assert_array_equal(
+        params["rnn"]["weight_hh_l0_reverse"], fresh["rnn"]["weight_hh_l0_reverse"]
+    )
+
+
+def test_init_warns_on_tokenizer_mismatch(tmp_path, capsys):
+    small_pretrained(tmp_path / "lm.npz", bidirectional=False)
+    labeled = tmp_path / "labeled.txt"
+    labeled.write_text(
+        "".join(
+            f"{i % 2} the plot was {'good' if i % 2 else 'dull'}\n" for i in range(20)
+        ),
+        encoding="utf-8",
+    )
+    argv = ["train", "text", "--data", str(labeled), "--out", str(tmp_path / "run")]
+    argv += ["--init", str(tmp_path / "lm.npz"), "--cell", "gru", "--embed-size", "4"]
+    argv += ["--hidden-size", "6", "--epochs", "1", "--batch-size", "8"]
+    argv += ["--tokenizer", "ptb"]
+    # The CLI installs its own log handler, which writes to stderr.
+    assert cli.main(argv) == 0
+    errors = capsys.readouterr().err
+    assert errors.count("pretrained on") == 1
+    assert "'words' tokens but the data is split into 'ptb' tokens" in errors
+    assert "Tokenize both the same way." in errors

@@ -187,7 +187,10 @@ def sequential_windows(
       `(inputs, targets, weights)`, (B, T) each; weights are 1.0 on real
       targets and 0.0 on the filler of the last batch.
     """
-    count = num_window_starts(len(stream), window) // window
+    # Raises a ValueError for a stream shorter than one window.
+    num_window_starts(len(stream), window)
+    # Window i reads tokens i*T .. i*T + T, so the last one ends at len - 1.
+    count = (len(stream) - 1) // window
     for start in range(0, count, batch_size):
         rows = np.arange(start, min(start + batch_size, count))
         index = rows[:, None] * window + np.arange(window + 1)[None, :]

@@ -4,8 +4,9 @@
 pickled: `path` (.npz) with one array per parameter under names like
 `embedding` and `rnn/weight_ih_l0`, and the JSON file beside it (the same
 name with `.json`) with the vocabulary, the model's hyperparameters and its
-metrics. `init_from_pretrained` copies the embedding and the forward
-direction of the recurrent layers into a `SequenceClassifier`.
+metrics. `init_from_pretrained` copies the embedding and the recurrent
+layers into a `SequenceClassifier`: the forward direction, and the reverse
+one too when both models are bidirectional.
 """
 
 import dataclasses

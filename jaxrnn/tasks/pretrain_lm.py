@@ -192,6 +192,13 @@ def make_perplexity(
 def run(args: argparse.Namespace) -> dict:
     """Train the language model, write lm.npz and lm.json, and return the summary."""
     wall_start = time.perf_counter()
+    if args.bidirectional and args.layers != 1:
+        # Checked here as well as in LanguageModel, before the corpus is read.
+        raise ValueError(
+            f"--bidirectional needs --layers 1, got --layers {args.layers}: a "
+            "second layer would read reverse outputs that have seen the forward "
+            "direction's targets"
+        )
     corpus = load_corpus(
         args.data,
         vocab_size=args.vocab_size,

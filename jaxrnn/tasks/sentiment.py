@@ -301,7 +301,8 @@ def train_and_evaluate(
       seed: seeds the parameters, dropout and the batch order.
       weight_decay: AdamW weight decay.
       schedule: "constant" or "cosine", the learning rate over the run.
-      pretrained: start the embedding and forward layers from it.
+      pretrained: start the embedding and recurrent layers from it (see
+        `init_from_pretrained`).
       run_dir: the run folder for checkpoints; None trains without files.
       options: checkpoint and bad-step settings; ranks by dev accuracy.
       config: the run's configuration, stored in checkpoints.
@@ -425,7 +426,7 @@ def train_and_evaluate(
     return summary, records
 
 
-def run(args: argparse.Namespace, load) -> dict:
+def run(args: argparse.Namespace, load, tokenizer: str | None = None) -> dict:
     """Load the data with `load(args, vocab)`, train, and write the run's files.
 
     Args:
@@ -433,6 +434,9 @@ def run(args: argparse.Namespace, load) -> dict:
         `seed` and `out`.
       load: `(args, vocab or None) -> SentimentData`; a vocabulary is given
         with --init and must then be used to encode the splits.
+      tokenizer: the `jaxrnn.data.tokenize` tokenizer that `load` splits the
+        text with, or None when unknown. A warning is logged when it differs
+        from the one the --init language model was pretrained with.
 
     Returns:
       The summary written to summary.json.
@@ -444,6 +448,15 @@ def run(args: argparse.Namespace, load) -> dict:
         logger.info(
             "--init %s: vocabulary of %d entries", args.init, len(pretrained.vocab)
         )
+        if tokenizer is not None and tokenizer != pretrained.tokenizer:
+            logger.warning(
+                "--init %s was pretrained on %r tokens but the data is split "
+                "into %r tokens, so words split differently become <unk>. "
+                "Tokenize both the same way.",
+                args.init,
+                pretrained.tokenizer,
+                tokenizer,
+            )
     data = load(args, None if pretrained is None else pretrained.vocab)
     model = build_model(args, len(data.vocab))
     config = run_config(args)

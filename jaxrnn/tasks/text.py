@@ -64,7 +64,9 @@ def load(args: argparse.Namespace, vocab: Vocab | None) -> sentiment.SentimentDa
 
 def run(args: argparse.Namespace) -> dict:
     """Run `jaxrnn train text`: read the data, train, write outputs."""
-    return sentiment.run(args, load)
+    # Text that is tokenized already may use any convention.
+    tokenizer = None if args.tokenizer == "whitespace" else args.tokenizer
+    return sentiment.run(args, load, tokenizer=tokenizer)
 
 
 def evaluate_run(args: argparse.Namespace, run_dir: Path) -> dict:
