@@ -1,10 +1,14 @@
 """The sentiment tasks' optimizer: AdamW with a constant or cosine rate."""
 
+import json
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrnn.tasks import sentiment
+from jaxrnn import cli
+from jaxrnn.tasks import sentiment, text
+from jaxrnn.training import read_run_config
 
 
 def test_cosine_schedule_decays_to_zero():
@@ -29,3 +33,55 @@ def test_cosine_schedule_decays_to_zero():
 def test_unknown_schedule_rejected():
     with pytest.raises(ValueError, match="schedule must be one of .* got 'linear'"):
         sentiment.make_optimizer(0.1, 0.0, schedule="linear")
+
+
+def labeled_file(path):
+    """Write 20 `label text` lines of two easy classes."""
+    path.write_text(
+        "".join(f"{i % 2} a {'good' if i % 2 else 'dull'} film\n" for i in range(20)),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_resume_keeps_cosine_schedule(tmp_path, capsys):
+    run = tmp_path / "run"
+    argv = ["train", "text", "--data", str(labeled_file(tmp_path / "data.txt"))]
+    argv += ["--out", str(run), "--epochs", "1", "--batch-size", "8"]
+    argv += ["--embed-size", "4", "--hidden-size", "4", "--schedule", "cosine"]
+    assert cli.main(argv) == 0
+    with pytest.raises(
+        ValueError, match="--schedule constant differs from the schedule cosine"
+    ):
+        cli.main(["train", "--resume", str(run), "--schedule", "constant"])
+    # The rejected resume left the run's configuration as it was.
+    assert read_run_config(run)["args"]["schedule"] == "cosine"
+    assert read_run_config(run)["args"]["epochs"] == 1
+
+    capsys.readouterr()
+    assert cli.main(["train", "--resume", str(run), "--epochs", "2"]) == 0
+    assert "the cosine decay now spans 2 epochs" in capsys.readouterr().err
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["epochs"] == 2
+
+
+def test_run_without_schedule_key_is_constant(tmp_path, monkeypatch, capsys):
+    run = tmp_path / "run"
+    argv = ["train", "text", "--data", str(labeled_file(tmp_path / "data.txt"))]
+    argv += ["--out", str(run), "--epochs", "1", "--batch-size", "8"]
+    argv += ["--embed-size", "4", "--hidden-size", "4", "--schedule", "constant"]
+    assert cli.main(argv) == 0
+    # A run from before --schedule, read while the recipe default is cosine.
+    config = json.loads((run / "config.json").read_text())
+    del config["args"]["schedule"]
+    (run / "config.json").write_text(json.dumps(config))
+    monkeypatch.setitem(text.RECIPE, "schedule", "cosine")
+
+    assert cli.main(["evaluate", str(run)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["step"] == 3
+    assert result["split"] == "dev"
+
+    assert cli.main(["train", "--resume", str(run), "--epochs", "2"]) == 0
+    assert read_run_config(run)["args"]["schedule"] == "constant"
+    assert json.loads((run / "summary.json").read_text())["epochs"] == 2

@@ -42,6 +42,7 @@ from jaxrnn.training import (
     data_mesh,
     init_state,
     make_train_step,
+    read_run_config,
     replicate,
     restore_checkpoint,
     run_config,
@@ -426,6 +427,49 @@ def train_and_evaluate(
     return summary, records
 
 
+def stored_schedule(run_dir: Path) -> str:
+    """Return the --schedule recorded in a run's config.json.
+
+    Runs from before --schedule existed have none and trained at a constant
+    rate, whatever a recipe's default is now.
+    """
+    return read_run_config(run_dir)["args"].get("schedule", "constant")
+
+
+def keep_resumed_schedule(args: argparse.Namespace) -> None:
+    """Set `args.schedule` to the resumed run's, and check --epochs against it.
+
+    A cosine run's optimizer state counts updates and a constant run's does
+    not, so a checkpoint restores only under its own schedule. This runs
+    before the training loop rewrites config.json with the new options.
+
+    Args:
+      args: the options of the resumed run, `out` its folder; updated here.
+
+    Raises:
+      ValueError: the run recorded a --schedule and `args.schedule` differs.
+    """
+    stored = read_run_config(args.out)["args"]
+    previous = stored_schedule(args.out)
+    if "schedule" not in stored:
+        # A recipe default may differ from the rate the run trained at.
+        args.schedule = previous
+    if args.schedule != previous:
+        raise ValueError(
+            f"--schedule {args.schedule} differs from the schedule {previous} of "
+            f"the run in {args.out}, whose checkpoints restore only under their "
+            "own schedule: resume without --schedule, or start a new run"
+        )
+    if previous == "cosine" and stored.get("epochs") != args.epochs:
+        logger.warning(
+            "--epochs %d differs from the run's %s: the cosine decay now spans "
+            "%d epochs, so the learning rate changes at the resumed step",
+            args.epochs,
+            stored.get("epochs"),
+            args.epochs,
+        )
+
+
 def run(args: argparse.Namespace, load, tokenizer: str | None = None) -> dict:
     """Load the data with `load(args, vocab)`, train, and write the run's files.
 
@@ -442,6 +486,8 @@ def run(args: argparse.Namespace, load, tokenizer: str | None = None) -> dict:
       The summary written to summary.json.
     """
     wall_start = time.perf_counter()
+    if getattr(args, "resume", None) is not None:
+        keep_resumed_schedule(args)
     pretrained = None
     if args.init is not None:
         pretrained = load_pretrained(args.init)
@@ -510,7 +556,7 @@ def evaluate_run(args: argparse.Namespace, run_dir: Path, load) -> dict:
     data = load(args, vocab)
     model = build_model(args, len(data.vocab))
     optimizer = make_optimizer(
-        args.learning_rate, args.weight_decay, schedule=args.schedule
+        args.learning_rate, args.weight_decay, schedule=stored_schedule(run_dir)
     )
     init_key, train_key = jax.random.split(jax.random.key(args.seed))
     template = init_state(model.init(init_key), optimizer, train_key)
