@@ -346,3 +346,21 @@ def test_init_warns_on_tokenizer_mismatch(tmp_path, capsys):
     assert errors.count("pretrained on") == 1
     assert "'words' tokens but the data is split into 'ptb' tokens" in errors
     assert "Tokenize both the same way." in errors
+
+
+def test_malformed_lm_json_rejected(tmp_path):
+    small_pretrained(tmp_path / "lm.npz", bidirectional=False)
+    good = json.loads((tmp_path / "lm.json").read_text())
+    cases = [
+        ("model", {**good["model"], "heads": 2}, '"model" must be an object'),
+        ("model", [1], '"model" must be an object'),
+        ("vocab", None, '"vocab" must be a list'),
+        ("tokenizer", "spacy", "\"tokenizer\" must be one of .* got 'spacy'"),
+    ]
+    for key, value, message in cases:
+        meta = {**good, key: value}
+        if value is None:
+            del meta[key]
+        (tmp_path / "lm.json").write_text(json.dumps(meta))
+        with pytest.raises(ValueError, match=message):
+            load_pretrained(tmp_path / "lm.npz")

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
+from jaxrnn.data.tokenize import TOKENIZERS
 from jaxrnn.data.vocab import PAD_ID, Vocab
 from jaxrnn.layers.unroll import param_suffix
 from jaxrnn.models.classifier import SequenceClassifier
@@ -119,7 +120,23 @@ def load_pretrained(path: Path) -> Pretrained:
         raise ValueError(f"{meta_path} is not valid JSON: {err}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{meta_path} is not a {FORMAT} file")
-    model = LanguageModel(**meta["model"])
+    fields = {field.name for field in dataclasses.fields(LanguageModel)}
+    hyperparameters = meta.get("model")
+    if not isinstance(hyperparameters, dict) or not set(hyperparameters) <= fields:
+        raise ValueError(
+            f'{meta_path}: "model" must be an object with keys among '
+            f"{sorted(fields)}, got {hyperparameters!r}"
+        )
+    if not isinstance(meta.get("vocab"), list):
+        raise ValueError(f'{meta_path}: "vocab" must be a list of words')
+    # Files from before the tokenizer was recorded were all split into words.
+    tokenizer = meta.get("tokenizer", "words")
+    if tokenizer not in TOKENIZERS:
+        raise ValueError(
+            f'{meta_path}: "tokenizer" must be one of {tuple(TOKENIZERS)}, got '
+            f"{tokenizer!r}"
+        )
+    model = LanguageModel(**hyperparameters)
     vocab = Vocab(tuple(meta["vocab"]))
     with np.load(path, allow_pickle=False) as arrays:
         params = unflatten({name: arrays[name] for name in arrays.files})
@@ -132,9 +149,7 @@ def load_pretrained(path: Path) -> Pretrained:
             f"{path} does not match the model in {meta_path}: parameter shapes "
             f"{actual}, expected {expected} for {len(vocab)} vocabulary entries"
         )
-    return Pretrained(
-        params, model, vocab, meta.get("metrics", {}), meta.get("tokenizer", "words")
-    )
+    return Pretrained(params, model, vocab, meta.get("metrics", {}), tokenizer)
 
 
 def init_from_pretrained(
