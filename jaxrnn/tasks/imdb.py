@@ -107,7 +107,7 @@ def load(args: argparse.Namespace, vocab: Vocab | None) -> sentiment.SentimentDa
 
 def run(args: argparse.Namespace) -> dict:
     """Run `jaxrnn train imdb`: load or download the data, train, write outputs."""
-    return sentiment.run(args, load)
+    return sentiment.run(args, load, tokenizer="words")
 
 
 def evaluate_run(args: argparse.Namespace, run_dir: Path) -> dict:
