@@ -10,5 +10,6 @@ shift 2 || true
 for seed in "${@:-0}"; do
   python -m jaxrnn train imdb --data "$DATA/aclImdb_v1_labeled.tar.gz" \
     --out "$OUT/imdb-elman-$seed" --seed "$seed" --cell rnn \
-    --learning-rate 1e-3 --epochs 3
+    --learning-rate 1e-3 --epochs 3 --max-length 400 --embed-dropout 0.3 \
+    --output-dropout 0.3 --schedule constant
 done
