@@ -450,7 +450,7 @@ def keep_resumed_schedule(args: argparse.Namespace) -> None:
       ValueError: the run recorded a --schedule and `args.schedule` differs.
     """
     stored = read_run_config(args.out)["args"]
-    previous = stored_schedule(args.out)
+    previous = stored.get("schedule", "constant")
     if "schedule" not in stored:
         # A recipe default may differ from the rate the run trained at.
         args.schedule = previous
