@@ -188,16 +188,18 @@ def init_from_pretrained(
     rnn = dict(params["rnn"])
     copied_names, fresh_names = [], []
     directions = (0, 1) if lm.bidirectional and classifier.bidirectional else (0,)
-    for layer in range(min(classifier.num_layers, lm.num_layers)):
-        for name in [
-            n for n in rnn for d in directions if n.endswith(param_suffix(layer, d))
-        ]:
-            source = pretrained.params["rnn"].get(name)
-            if source is not None and source.shape == rnn[name].shape:
-                rnn[name] = source
-                copied_names.append(name)
-            else:
-                fresh_names.append(name)
+    suffixes = [
+        param_suffix(layer, direction)
+        for layer in range(min(classifier.num_layers, lm.num_layers))
+        for direction in directions
+    ]
+    for name in [n for n in rnn if n.endswith(tuple(suffixes))]:
+        source = pretrained.params["rnn"].get(name)
+        if source is not None and source.shape == rnn[name].shape:
+            rnn[name] = source
+            copied_names.append(name)
+        else:
+            fresh_names.append(name)
     logger.info(
         "initialized the embedding and %s from the language model; kept fresh: %s",
         ", ".join(copied_names) or "no recurrent weights",
