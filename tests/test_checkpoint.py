@@ -297,3 +297,19 @@ def test_resume_without_checkpoint_warns(tmp_path, caplog):
     assert f"no checkpoint in {tmp_path}: starting from step 0" in caplog.text
     assert progress.batch == 0
     assert int(state.step) == 0
+
+
+def test_resume_changed_shape_keeps_config(tmp_path):
+    stored = {"task": "test", "args": {"hidden_size": 4, "epochs": 2}}
+    with TrainLoop(tmp_path, LoopOptions(), config=stored) as loop:
+        state, progress = loop.start(make_state(0))
+        loop.save(state, progress, None)
+    config_text = (tmp_path / "config.json").read_text()
+    changed = {"task": "test", "args": {"hidden_size": 5, "epochs": 2}}
+    params = {"w": jnp.zeros((3, 5)), "b": jnp.zeros(5)}
+    template = init_state(params, OPTIMIZER, jax.random.key(0))
+    loop = TrainLoop(tmp_path, LoopOptions(), config=changed, resume=True)
+    with pytest.raises(CheckpointError, match="--hidden-size 4 -> 5") as raised, loop:
+        loop.start(template)
+    assert "--epochs" not in str(raised.value)
+    assert (tmp_path / "config.json").read_text() == config_text

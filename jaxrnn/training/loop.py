@@ -29,8 +29,13 @@ from pathlib import Path
 import jax
 
 from jaxrnn.arguments import positive_int
-from jaxrnn.training.checkpoint import BEST_MODES, Checkpoints
-from jaxrnn.training.run_config import write_run_files
+from jaxrnn.training.checkpoint import (
+    BEST_MODES,
+    CheckpointError,
+    Checkpoints,
+    Restored,
+)
+from jaxrnn.training.run_config import CONFIG_FILE, changed_args, write_run_files
 from jaxrnn.training.step import TrainState
 
 logger = logging.getLogger(__name__)
@@ -290,10 +295,12 @@ class TrainLoop:
                 f"--out {self.run_dir} already contains checkpoints: continue that run "
                 f"with `{self.resume_command}` or choose another --out"
             )
-        write_run_files(self.run_dir, self.config)
         if not self.resume:
+            write_run_files(self.run_dir, self.config)
             return state, Progress()
-        restored = self.checkpoints.restore_latest(state)
+        restored = self.restore_latest(state)
+        # Written only now, so a resume that fails keeps the run's config.json.
+        write_run_files(self.run_dir, self.config)
         if restored is None:
             logger.warning("no checkpoint in %s: starting from step 0", self.run_dir)
             return state, Progress()
@@ -310,6 +317,25 @@ class TrainLoop:
             progress.batch,
         )
         return restored.state, progress
+
+    def restore_latest(self, state: TrainState) -> Restored | None:
+        """Restore the latest readable checkpoint into `state`'s structure.
+
+        Raises:
+          CheckpointError: none is readable; the message names the options
+            that differ from the run's config.json, the usual cause.
+        """
+        try:
+            return self.checkpoints.restore_latest(state)
+        except CheckpointError as error:
+            changed = changed_args(self.run_dir, self.config)
+            if not changed:
+                raise
+            raise CheckpointError(
+                f"{error}. Options differ from {self.run_dir / CONFIG_FILE}: "
+                f"{'; '.join(changed)}. Resume without the ones that change the "
+                f"model or optimizer, or start a new --out"
+            ) from error
 
     def boundary(
         self,

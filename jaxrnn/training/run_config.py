@@ -82,6 +82,21 @@ def write_run_files(run_dir: Path, config: dict) -> None:
     write_json(run_dir / VERSIONS_FILE, package_versions())
 
 
+def changed_args(run_dir: Path, config: dict) -> list[str]:
+    """Return "--name stored -> new" for each argument of `config` that
+    differs from run_dir's config.json; empty when that file is unreadable."""
+    try:
+        stored = read_run_config(run_dir)["args"]
+    except (FileNotFoundError, ValueError):
+        return []
+    new = config.get("args", {})
+    return [
+        f"--{name.replace('_', '-')} {stored.get(name)!r} -> {new.get(name)!r}"
+        for name in sorted(set(stored) | set(new))
+        if stored.get(name) != new.get(name)
+    ]
+
+
 def read_run_config(path: Path) -> dict:
     """Read a config.json written by `write_run_files`.
 
