@@ -85,3 +85,24 @@ def test_run_without_schedule_key_is_constant(tmp_path, monkeypatch, capsys):
     assert cli.main(["train", "--resume", str(run), "--epochs", "2"]) == 0
     assert read_run_config(run)["args"]["schedule"] == "constant"
     assert json.loads((run / "summary.json").read_text())["epochs"] == 2
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "constant"])
+def test_metrics_log_learning_rate(tmp_path, schedule):
+    run = tmp_path / "run"
+    argv = ["train", "text", "--data", str(labeled_file(tmp_path / "data.txt"))]
+    argv += ["--out", str(run), "--epochs", "2", "--batch-size", "8"]
+    argv += ["--embed-size", "4", "--hidden-size", "4", "--schedule", schedule]
+    argv += ["--learning-rate", "0.01"]
+    assert cli.main(argv) == 0
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    total_steps = records[-1]["step"]
+    rate = sentiment.rate_schedule(0.01, schedule=schedule, total_steps=total_steps)
+    for record in records:
+        expected = float(rate(record["step"] - 1))
+        np.testing.assert_allclose(record["learning_rate"], expected, rtol=1e-6)
+    if schedule == "cosine":
+        assert records[0]["learning_rate"] > records[1]["learning_rate"] > 0
+    else:
+        assert records[0]["learning_rate"] == records[1]["learning_rate"] == 0.01

@@ -225,6 +225,24 @@ def build_model(args: argparse.Namespace, vocab_size: int) -> SequenceClassifier
     )
 
 
+def rate_schedule(
+    learning_rate: float, *, schedule: str = "constant", total_steps: int = 1
+) -> optax.Schedule:
+    """Return the learning rate as a function of the update count.
+
+    Args:
+      learning_rate: the peak rate.
+      schedule: "constant", or "cosine" to decay the rate to 0 over
+        `total_steps` updates.
+      total_steps: updates in the whole run; used by "cosine" only.
+    """
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if schedule == "cosine":
+        return optax.cosine_decay_schedule(learning_rate, max(total_steps, 1))
+    return optax.constant_schedule(learning_rate)
+
+
 def make_optimizer(
     learning_rate: float,
     weight_decay: float,
@@ -241,11 +259,11 @@ def make_optimizer(
         `total_steps` updates.
       total_steps: updates in the whole run; used by "cosine" only.
     """
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-    rate = learning_rate
-    if schedule == "cosine":
-        rate = optax.cosine_decay_schedule(learning_rate, max(total_steps, 1))
+    rate = rate_schedule(learning_rate, schedule=schedule, total_steps=total_steps)
+    if schedule == "constant":
+        # A float, not a schedule: Optax then keeps no step count, so the
+        # optimizer state matches that of checkpoints written before schedules.
+        rate = learning_rate
     return optax.chain(
         optax.clip_by_global_norm(1.0),
         optax.adamw(rate, weight_decay=weight_decay),
@@ -316,7 +334,8 @@ def train_and_evaluate(
     Returns:
       `(summary, records)`: summary has `best_epoch`, `dev_accuracy`,
       `dev_loss`, `test_accuracy` and `test_loss` (None without a test
-      split), example counts and `train_seconds`; records one dict an epoch.
+      split), example counts and `train_seconds`; records one dict an
+      epoch, with the learning rate of its last update.
 
     Raises:
       ValueError: `model.vocab_size` differs from the vocabulary's size.
@@ -337,12 +356,11 @@ def train_and_evaluate(
         lengths,
     )
 
+    total_steps = epochs * len(train_split)
     optimizer = make_optimizer(
-        learning_rate,
-        weight_decay,
-        schedule=schedule,
-        total_steps=epochs * len(train_split),
+        learning_rate, weight_decay, schedule=schedule, total_steps=total_steps
     )
+    rate = rate_schedule(learning_rate, schedule=schedule, total_steps=total_steps)
     init_key, train_key = jax.random.split(jax.random.key(seed))
     params = model.init(init_key)
     if pretrained is not None:
@@ -362,7 +380,12 @@ def train_and_evaluate(
     def evaluate_dev(params):
         epoch_counter["epoch"] += 1
         dev = evaluate(eval_step, params, dev_split, desc="dev")
-        return {"dev_loss": dev["loss"], "dev_accuracy": dev["accuracy"]}
+        last_update = epoch_counter["epoch"] * len(train_split) - 1
+        return {
+            "dev_loss": dev["loss"],
+            "dev_accuracy": dev["accuracy"],
+            "learning_rate": float(rate(last_update)),
+        }
 
     options = options or LoopOptions(best_metric=BEST_METRIC)
     with TrainLoop(
