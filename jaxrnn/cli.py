@@ -30,7 +30,10 @@ TASKS = {
     "sst2": "jaxrnn.tasks.sst2",
     "text": "jaxrnn.tasks.text",
 }
-PRETRAIN = {"lm": "jaxrnn.tasks.pretrain_lm"}
+PRETRAIN = {
+    "lm": "jaxrnn.tasks.pretrain_lm",
+    "embeddings": "jaxrnn.tasks.pretrain_embeddings",
+}
 
 
 def default_out(task: str) -> Path:

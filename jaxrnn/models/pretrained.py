@@ -1,12 +1,14 @@
-"""Pretrained language-model weights on disk, and a classifier started from them.
+"""Pretrained weights on disk, and a classifier started from them.
 
-`save_pretrained(path, ...)` writes two files, each atomically and never
-pickled: `path` (.npz) with one array per parameter under names like
-`embedding` and `rnn/weight_ih_l0`, and the JSON file beside it (the same
-name with `.json`) with the vocabulary, the model's hyperparameters and its
-metrics. `init_from_pretrained` copies the embedding and the recurrent
-layers into a `SequenceClassifier`: the forward direction, and the reverse
-one too when both models are bidirectional.
+Two kinds of file: a language model's (`save_pretrained`) and skip-gram
+word vectors (`save_word_vectors`). Each is two files, written atomically
+and never pickled: `path` (.npz) with one array per parameter under names
+like `embedding` and `rnn/weight_ih_l0`, and the JSON file beside it (the
+same name with `.json`) with the format, the vocabulary, the
+hyperparameters and the metrics. `init_from_pretrained` copies the
+embedding into a `SequenceClassifier`, and from a language model the
+recurrent layers too: the forward direction, and the reverse one as well
+when both models are bidirectional.
 """
 
 import dataclasses
@@ -24,18 +26,29 @@ from jaxrnn.data.vocab import PAD_ID, Vocab
 from jaxrnn.layers.unroll import param_suffix
 from jaxrnn.models.classifier import SequenceClassifier
 from jaxrnn.models.language_model import LanguageModel
+from jaxrnn.models.skipgram import SkipGram
 from jaxrnn.training.outputs import write_atomic, write_json
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "jaxrnn-language-model-1"
+VECTORS_FORMAT = "jaxrnn-word-vectors-1"
 
 
 class Pretrained(NamedTuple):
-    """A pretrained language model: parameters, hyperparameters, vocabulary."""
+    """Pretrained parameters, hyperparameters and vocabulary.
+
+    Attributes:
+      params: a language model's parameters, or `{"embedding": (V, E)}` for
+        word vectors.
+      model: the language model, or a `SkipGram` for word vectors.
+      vocab: the vocabulary whose ids index the embedding.
+      metrics: the metrics stored at the end of pretraining.
+      tokenizer: the `jaxrnn.data.tokenize` tokenizer of the text.
+    """
 
     params: dict
-    model: LanguageModel
+    model: LanguageModel | SkipGram
     vocab: Vocab
     metrics: dict
     tokenizer: str = "words"
@@ -69,6 +82,16 @@ def vocab_file(path: Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def write_files(path: Path, params: dict, meta: dict) -> None:
+    """Write `params` to `path` (.npz) and `meta` to its .json file."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    np.savez(buffer, **flatten(params))
+    write_atomic(path, buffer.getvalue())
+    write_json(vocab_file(path), meta)
+    logger.info("wrote %s and %s", path, vocab_file(path))
+
+
 def save_pretrained(
     path: Path,
     params: dict,
@@ -77,34 +100,57 @@ def save_pretrained(
     metrics: dict,
     tokenizer: str = "words",
 ) -> None:
-    """Write the parameters to `path` (.npz) and the rest to its .json file.
+    """Write a language model's parameters to `path` (.npz), the rest beside it.
 
     `tokenizer` names the `jaxrnn.data.tokenize` tokenizer of the text.
     """
-    path = Path(path)
-    buffer = io.BytesIO()
-    np.savez(buffer, **flatten(params))
-    write_atomic(path, buffer.getvalue())
-    write_json(
-        vocab_file(path),
-        {
-            "format": FORMAT,
-            "model": dataclasses.asdict(model),
-            "vocab": list(vocab.words),
-            "tokenizer": tokenizer,
-            "metrics": metrics,
-        },
-    )
-    logger.info("wrote %s and %s", path, vocab_file(path))
+    meta = {
+        "format": FORMAT,
+        "model": dataclasses.asdict(model),
+        "vocab": list(vocab.words),
+        "tokenizer": tokenizer,
+        "metrics": metrics,
+    }
+    write_files(path, params, meta)
+
+
+def save_word_vectors(
+    path: Path,
+    vectors: np.ndarray,
+    model: SkipGram,
+    vocab: Vocab,
+    metrics: dict,
+    tokenizer: str = "words",
+) -> None:
+    """Write word vectors (V, E) to `path` (.npz) as `embedding`, the rest beside it."""
+    meta = {
+        "format": VECTORS_FORMAT,
+        "model": dataclasses.asdict(model),
+        "vocab": list(vocab.words),
+        "tokenizer": tokenizer,
+        "metrics": metrics,
+    }
+    write_files(path, {"embedding": vectors}, meta)
+
+
+MODELS = {FORMAT: LanguageModel, VECTORS_FORMAT: SkipGram}
+
+
+def stored_shapes(model: LanguageModel | SkipGram) -> dict:
+    """Return the parameter shapes that the .npz file of `model` holds."""
+    if isinstance(model, SkipGram):
+        return {"embedding": (model.vocab_size, model.embed_size)}
+    params = jax.eval_shape(model.init, jax.random.key(0))
+    return jax.tree.map(lambda leaf: leaf.shape, params)
 
 
 def load_pretrained(path: Path) -> Pretrained:
-    """Read what `save_pretrained` wrote.
+    """Read what `save_pretrained` or `save_word_vectors` wrote.
 
     Raises:
       FileNotFoundError: `path` or its .json file is missing.
-      ValueError: the files are not a jaxrnn language model, or their
-        shapes disagree with the stored hyperparameters.
+      ValueError: the files are not a jaxrnn language model or word vectors,
+        or their shapes disagree with the stored hyperparameters.
     """
     path = Path(path)
     meta_path = vocab_file(path)
@@ -112,15 +158,17 @@ def load_pretrained(path: Path) -> Pretrained:
         if not file.is_file():
             raise FileNotFoundError(
                 f"pretrained file {file} not found; `jaxrnn pretrain lm` writes "
-                f"lm.npz and lm.json into its --out folder"
+                f"lm.npz and lm.json into its --out folder, `jaxrnn pretrain "
+                f"embeddings` vectors.npz and vectors.json"
             )
     try:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{meta_path} is not valid JSON: {err}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{meta_path} is not a {FORMAT} file")
-    fields = {field.name for field in dataclasses.fields(LanguageModel)}
+    if not isinstance(meta, dict) or meta.get("format") not in MODELS:
+        raise ValueError(f"{meta_path} is not a {FORMAT} or {VECTORS_FORMAT} file")
+    model_class = MODELS[meta["format"]]
+    fields = {field.name for field in dataclasses.fields(model_class)}
     hyperparameters = meta.get("model")
     if not isinstance(hyperparameters, dict) or not set(hyperparameters) <= fields:
         raise ValueError(
@@ -136,13 +184,14 @@ def load_pretrained(path: Path) -> Pretrained:
             f'{meta_path}: "tokenizer" must be one of {tuple(TOKENIZERS)}, got '
             f"{tokenizer!r}"
         )
-    model = LanguageModel(**hyperparameters)
+    try:
+        model = model_class(**hyperparameters)
+    except TypeError as err:
+        raise ValueError(f'{meta_path}: invalid "model": {err}') from None
     vocab = Vocab(tuple(meta["vocab"]))
     with np.load(path, allow_pickle=False) as arrays:
         params = unflatten({name: arrays[name] for name in arrays.files})
-    expected = jax.tree.map(
-        lambda leaf: leaf.shape, jax.eval_shape(model.init, jax.random.key(0))
-    )
+    expected = stored_shapes(model)
     actual = jax.tree.map(lambda leaf: leaf.shape, params)
     if actual != expected or len(vocab) != model.vocab_size:
         raise ValueError(
@@ -155,10 +204,11 @@ def load_pretrained(path: Path) -> Pretrained:
 def init_from_pretrained(
     params: dict, classifier: SequenceClassifier, pretrained: Pretrained
 ) -> dict:
-    """Copy the pretrained embedding and recurrent layers into `params`.
+    """Copy the pretrained embedding, and a language model's recurrent layers, into `params`.
 
     The classifier must use the pretrained vocabulary, so its ids are the
-    language model's. Layer k's forward weights are copied for every k below
+    pretrained model's. Word vectors replace the embedding only. From a
+    language model, layer k's forward weights are copied for every k below
     both models' L whose shapes agree, and the reverse direction's too when
     both models are bidirectional. In a bidirectional classifier layers
     above the first read 2H inputs, so those keep their fresh weights, as do
@@ -173,18 +223,25 @@ def init_from_pretrained(
       The parameters with the pretrained parts replaced.
 
     Raises:
-      ValueError: the vocabulary size, E, H or the cell differs.
+      ValueError: the vocabulary size or E differs, or a language model's H
+        or cell.
     """
     lm = pretrained.model
-    for name in ("vocab_size", "embed_size", "hidden_size", "cell"):
+    names = ("vocab_size", "embed_size")
+    if isinstance(lm, LanguageModel):
+        names += ("hidden_size", "cell")
+    for name in names:
         mine, theirs = getattr(classifier, name), getattr(lm, name)
         if mine != theirs:
             raise ValueError(
                 f"--init: the classifier's {name} is {mine!r} but the pretrained "
-                f"language model's is {theirs!r}; pass the same value"
+                f"model's is {theirs!r}; pass the same value"
             )
     embedding = np.array(pretrained.params["embedding"])
     embedding[PAD_ID] = 0.0
+    if isinstance(lm, SkipGram):
+        logger.info("initialized the embedding from word vectors")
+        return {**params, "embedding": embedding}
     rnn = dict(params["rnn"])
     copied_names, fresh_names = [], []
     directions = (0, 1) if lm.bidirectional and classifier.bidirectional else (0,)

@@ -36,8 +36,8 @@ from jaxrnn.data.corpus import load_corpus, random_windows, sequential_windows
 from jaxrnn.models.classifier import CELLS, IMPLS
 from jaxrnn.models.language_model import LanguageModel
 from jaxrnn.models.pretrained import save_pretrained
+from jaxrnn.tasks.pretrain_options import add_corpus_arguments
 from jaxrnn.tasks.sentiment_options import (
-    open_fraction,
     positive_float,
     positive_int,
     probability,
@@ -60,38 +60,7 @@ PRETRAINED_FILE = "lm.npz"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of `pretrain lm`."""
-    parser.add_argument(
-        "--data",
-        type=Path,
-        required=True,
-        help="IMDB archive or folder (train reviews only), a folder of .txt files "
-        "(test/ folders skipped), or a text file of one document a line",
-    )
-    parser.add_argument(
-        "--tokenizer",
-        choices=("words", "ptb"),
-        default="words",
-        help="words: lowercase words and punctuation; ptb: Penn Treebank tokens, "
-        "as in SST-2, for a model to fine-tune on SST-2 (default words)",
-    )
-    parser.add_argument(
-        "--vocab-size",
-        type=positive_int,
-        default=20_000,
-        help="maximum words besides <pad> and <unk> (default 20000)",
-    )
-    parser.add_argument(
-        "--min-count",
-        type=positive_int,
-        default=2,
-        help="minimum count of a vocabulary word (default 2)",
-    )
-    parser.add_argument(
-        "--heldout-fraction",
-        type=open_fraction,
-        default=0.02,
-        help="share of documents held out for perplexity (default 0.02)",
-    )
+    add_corpus_arguments(parser, vocab_size=20_000, heldout_metric="perplexity")
     parser.add_argument(
         "--max-heldout-tokens",
         type=positive_int,

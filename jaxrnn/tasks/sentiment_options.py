@@ -155,9 +155,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, recipe: dict) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="start the embedding and recurrent layers from the lm.npz of `jaxrnn "
-        "pretrain lm` (the forward direction, and the reverse one too when both "
-        "models are bidirectional), whose vocabulary then replaces the data's",
+        help="start the embedding from the vectors.npz of `jaxrnn pretrain "
+        "embeddings`, or the embedding and recurrent layers from the lm.npz of "
+        "`jaxrnn pretrain lm` (the forward direction, and the reverse one too when "
+        "both models are bidirectional); its vocabulary then replaces the data's",
     )
 
 
