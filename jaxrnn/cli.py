@@ -34,6 +34,8 @@ PRETRAIN = {
     "lm": "jaxrnn.tasks.pretrain_lm",
     "embeddings": "jaxrnn.tasks.pretrain_embeddings",
 }
+# The commands whose runs take --config and --resume, with their tasks.
+COMMAND_TASKS = {"train": TASKS, "pretrain": PRETRAIN}
 
 
 def default_out(task: str) -> Path:
@@ -41,8 +43,28 @@ def default_out(task: str) -> Path:
     return Path("runs") / f"{task}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, task: str) -> None:
+    """Add --seed, --out, --config and --resume, which every task takes."""
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random source")
+    parser.add_argument(
+        "--out", type=Path, default=None, help=f"output folder (default runs/{task}-<time>)"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="repeat the run of this config.json; options given here override it",
+    )
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="continue the run in DIR from its latest readable checkpoint",
+    )
+
+
 def build_parser(task_defaults: dict | None = None) -> argparse.ArgumentParser:
-    """Build the parser: one `train` subcommand per task, `evaluate` and `bench`.
+    """Build the parser: `train` and `pretrain` with a subcommand per task, `evaluate` and `bench`.
 
     Args:
       task_defaults: per task name, argument values that replace the
@@ -56,20 +78,7 @@ def build_parser(task_defaults: dict | None = None) -> argparse.ArgumentParser:
     for task, module_name in TASKS.items():
         module = importlib.import_module(module_name)
         sub = tasks.add_parser(task, help=module.__doc__.splitlines()[0])
-        sub.add_argument("--seed", type=int, default=0, help="seed of every random source")
-        sub.add_argument("--out", type=Path, default=None, help="output folder (default runs/<task>-<time>)")
-        sub.add_argument(
-            "--config",
-            type=Path,
-            metavar="FILE",
-            help="repeat the run of this config.json; options given here override it",
-        )
-        sub.add_argument(
-            "--resume",
-            type=Path,
-            metavar="DIR",
-            help="continue the run in DIR from its latest readable checkpoint",
-        )
+        add_run_arguments(sub, task)
         module.add_arguments(sub)
         sub.set_defaults(module=module, **(task_defaults or {}).get(task, {}))
     evaluate = commands.add_parser(
@@ -81,22 +90,22 @@ def build_parser(task_defaults: dict | None = None) -> argparse.ArgumentParser:
     for kind, module_name in PRETRAIN.items():
         module = importlib.import_module(module_name)
         sub = kinds.add_parser(kind, help=module.__doc__.splitlines()[0])
-        sub.add_argument("--seed", type=int, default=0, help="seed of every random source")
-        sub.add_argument("--out", type=Path, default=None, help=f"output folder (default runs/{kind}-<time>)")
+        add_run_arguments(sub, kind)
         module.add_arguments(sub)
-        sub.set_defaults(module=module)
+        sub.set_defaults(module=module, **(task_defaults or {}).get(kind, {}))
     bench = commands.add_parser("bench", help="time jaxrnn against PyTorch and Flax linen")
     importlib.import_module("jaxrnn.bench.harness").add_arguments(bench)
     return parser
 
 
 def insert_task(argv: list[str]) -> list[str]:
-    """Insert the task of `--config FILE` or `--resume DIR` after a bare `train`."""
-    if "train" not in argv:
+    """Insert the task of `--config FILE` or `--resume DIR` after a bare `train` or `pretrain`."""
+    command = next((word for word in argv if word in COMMAND_TASKS), None)
+    if command is None:
         return argv
-    start = argv.index("train") + 1
+    start = argv.index(command) + 1
     rest = argv[start:]
-    if not rest or rest[0] in TASKS or rest[0] in ("-h", "--help"):
+    if not rest or rest[0] in COMMAND_TASKS[command] or rest[0] in ("-h", "--help"):
         return argv
     for index, token in enumerate(rest):
         for option in ("--config", "--resume"):
@@ -148,7 +157,10 @@ def evaluate_run_dir(run_dir: Path) -> dict:
     """
     config = read_run_config(run_dir)
     task = config["task"]
-    args = build_parser({task: config["args"]}).parse_args(["train", task])
+    command = config.get("command") or "train"
+    if task not in COMMAND_TASKS.get(command, {}):
+        raise ValueError(f"{run_dir} is a run of unknown task {command} {task}")
+    args = build_parser({task: config["args"]}).parse_args([command, task])
     if not hasattr(args.module, "evaluate_run"):
         raise ValueError(f"task {task} of {run_dir} has no checkpoint evaluation")
     return args.module.evaluate_run(args, Path(run_dir))
@@ -173,11 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     absl_level = logging.DEBUG if args.verbose else logging.WARNING
     logging.getLogger("absl").setLevel(absl_level)
     try:
-        if args.command == "train":
+        if args.command in COMMAND_TASKS:
             args = apply_run_config(args, argv)
-            args.module.run(args)
-        elif args.command == "pretrain":
-            args.out = args.out or default_out(args.task)
             args.module.run(args)
         elif args.command == "evaluate":
             print(json.dumps(evaluate_run_dir(args.run_dir), indent=2))

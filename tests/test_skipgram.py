@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrnn import cli
+from jaxrnn import cli, training
 from jaxrnn.data import skipgram
 from jaxrnn.data.vocab import Vocab
 from jaxrnn.models import SequenceClassifier
@@ -17,6 +17,7 @@ from jaxrnn.models.pretrained import (
     save_word_vectors,
 )
 from jaxrnn.models.skipgram import SkipGram
+from jaxrnn.tasks import pretrain_embeddings
 
 GROUPS = (
     ["good", "great", "superb", "fine", "lovely", "brilliant"],
@@ -232,7 +233,7 @@ def test_vectors_file_shape_mismatch(tmp_path):
         load_pretrained(tmp_path / "vectors.npz")
     meta["format"] = "word2vec"
     (tmp_path / "vectors.json").write_text(json.dumps(meta))
-    with pytest.raises(ValueError, match="is not a jaxrnn-language-model-1 or"):
+    with pytest.raises(ValueError, match='"format" must be .* got \'word2vec\''):
         load_pretrained(tmp_path / "vectors.npz")
     meta["format"] = "jaxrnn-word-vectors-1"
     meta["model"] = {"embed_size": 4}
@@ -265,5 +266,167 @@ def test_pretrain_tiny_heldout_rejected(tmp_path):
     argv = ["pretrain", "embeddings", "--data", str(corpus), "--out", str(tmp_path / "o")]
     argv += ["--min-count", "1", "--rounds", "1", "--steps-per-round", "1"]
     # The frequent word "the" is almost always dropped by subsampling.
-    with pytest.raises(ValueError, match="raise the subsampling threshold"):
+    with pytest.raises(ValueError, match="raise --subsample or --heldout-fraction"):
         cli.main(argv)
+
+
+
+def test_unreadable_npz_rejected(tmp_path):
+    small_vectors(tmp_path / "vectors.npz")
+    data = (tmp_path / "vectors.npz").read_bytes()
+    cases = [
+        (data[:300], "File is not a zip file"),
+        (b"", "No data left in file"),
+    ]
+    for content, reason in cases:
+        (tmp_path / "vectors.npz").write_bytes(content)
+        message = f"vectors.npz is not a readable .npz file \\({reason}\\)"
+        with pytest.raises(ValueError, match=message):
+            load_pretrained(tmp_path / "vectors.npz")
+    # A single array written by np.save under the .npz name.
+    with open(tmp_path / "vectors.npz", "wb") as file:
+        np.save(file, np.zeros((7, 4), np.float32))
+    with pytest.raises(ValueError, match="it contains one array, not one named"):
+        load_pretrained(tmp_path / "vectors.npz")
+
+
+def test_bad_vectors_json_named(tmp_path):
+    small_vectors(tmp_path / "vectors.npz")
+    good = json.loads((tmp_path / "vectors.json").read_text())
+    (tmp_path / "vectors.json").write_bytes(b"\xff\xfe{")
+    with pytest.raises(ValueError, match="vectors.json is not valid UTF-8 JSON"):
+        load_pretrained(tmp_path / "vectors.npz")
+    vocab = good["vocab"]
+    cases = [
+        (
+            {"model": {"vocab_size": "7", "embed_size": 4}},
+            "invalid \"model\": vocab_size must be an int, got '7'",
+        ),
+        (
+            {"model": {"vocab_size": 7, "embed_size": -4}},
+            'invalid "model": embed_size must be >= 1, got -4',
+        ),
+        (
+            {"vocab": vocab[:-1] + ["the"]},
+            'invalid "vocab": words must not contain duplicates',
+        ),
+        ({"vocab": vocab[:-1] + [3]}, '"vocab" must be a list of strings'),
+        (
+            {"vocab": vocab[:-1]},
+            '"vocab" has 6 entries but "model" has vocab_size 7',
+        ),
+    ]
+    for change, message in cases:
+        (tmp_path / "vectors.json").write_text(json.dumps({**good, **change}))
+        with pytest.raises(ValueError, match="vectors.json: " + message):
+            load_pretrained(tmp_path / "vectors.npz")
+
+
+def test_nonfinite_vectors_rejected(tmp_path):
+    vocab = small_vectors(tmp_path / "vectors.npz")
+    model = SkipGram(vocab_size=len(vocab), embed_size=4)
+    vectors = np.ones((len(vocab), 4), np.float32)
+    vectors[3, 1] = np.nan
+    vectors[4, 2] = np.inf
+    save_word_vectors(tmp_path / "vectors.npz", vectors, model, vocab, {})
+    with pytest.raises(ValueError, match="embedding contains 2 NaN or infinite"):
+        load_pretrained(tmp_path / "vectors.npz")
+    integers = np.ones((len(vocab), 4), np.int32)
+    save_word_vectors(tmp_path / "vectors.npz", integers, model, vocab, {})
+    with pytest.raises(ValueError, match="embedding contains int32 values, expected"):
+        load_pretrained(tmp_path / "vectors.npz")
+
+
+def test_init_folder_or_json_rejected(tmp_path):
+    small_vectors(tmp_path / "vectors.npz")
+    cases = [(tmp_path, "folder"), (tmp_path / "vectors.json", ".json file")]
+    for path, kind in cases:
+        with pytest.raises(ValueError, match=f"is a {kind}, expected the .npz file"):
+            load_pretrained(path)
+
+
+def test_embed_mismatch_names_option(tmp_path):
+    small_vectors(tmp_path / "vectors.npz")
+    pretrained = load_pretrained(tmp_path / "vectors.npz")
+    wrong = SequenceClassifier(vocab_size=7, embed_size=6, hidden_size=5)
+    with pytest.raises(ValueError, match="is 4; pass --embed-size 4$"):
+        init_from_pretrained(wrong.init(jax.random.key(0)), wrong, pretrained)
+
+
+def pretrain_argv(corpus, out, *options) -> list:
+    """Return the arguments of a two-step `pretrain embeddings` run."""
+    argv = ["pretrain", "embeddings", "--data", str(corpus), "--out", str(out)]
+    argv += ["--embed-size", "4", "--batch-size", "16", "--rounds", "1"]
+    return argv + ["--steps-per-round", "2", "--heldout-pairs", "16", *options]
+
+
+def test_pretrain_bad_options_rejected(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c d e f\n" * 20, encoding="utf-8")
+    cases = [
+        (["--seed", "-1"], "--seed must be >= 0, got -1"),
+        (
+            ["--accumulate", "3"],
+            "--batch-size must be a multiple of --accumulate 3, got 16",
+        ),
+        (
+            ["--min-count", "1000"],
+            "no word occurs --min-count 1000 times in the 114 training tokens",
+        ),
+        (
+            ["--subsample", "1e-12"],
+            "of the 6 held-out tokens .*, 0 remain after <unk> and subsampling "
+            "\\(--subsample 1e-12\\)",
+        ),
+    ]
+    for options, message in cases:
+        with pytest.raises(ValueError, match=message):
+            cli.main(pretrain_argv(corpus, tmp_path / "out", *options))
+        # Rejected before the run folder is made.
+        assert not (tmp_path / "out").exists()
+
+
+def test_pretrain_applies_accumulate(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus.txt"
+    text = "the plot was good and fine\nthe plot was dull\n" * 20
+    corpus.write_text(text, encoding="utf-8")
+    options = ["--min-count", "1", "--subsample", "1"]
+    assert cli.main(pretrain_argv(corpus, tmp_path / "plain", *options)) == 0
+    calls = []
+
+    def make_train_step(*args, **kwargs):
+        calls.append(kwargs.get("accumulate", 1))
+        return training.make_train_step(*args, **kwargs)
+
+    monkeypatch.setattr(pretrain_embeddings, "make_train_step", make_train_step)
+    options += ["--accumulate", "2"]
+    assert cli.main(pretrain_argv(corpus, tmp_path / "accumulated", *options)) == 0
+    assert calls == [2]
+    plain = np.load(tmp_path / "plain" / "vectors.npz")["embedding"]
+    accumulated = np.load(tmp_path / "accumulated" / "vectors.npz")["embedding"]
+    # Micro-batches split a mean loss, so the gradients agree up to rounding.
+    np.testing.assert_allclose(accumulated, plain, rtol=1e-4, atol=1e-5)
+
+
+def test_pretrain_resume_matches_one_run(tmp_path):
+    corpus = two_topic_corpus(tmp_path / "corpus.txt")
+    common = ["--data", str(corpus), "--steps-per-round", "30", "--embed-size", "8"]
+    common += ["--batch-size", "64", "--min-count", "1", "--subsample", "1"]
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    assert cli.main(["pretrain", "embeddings", "--out", str(whole), "--rounds", "2", *common]) == 0
+    assert cli.main(["pretrain", "embeddings", "--out", str(parts), "--rounds", "1", *common]) == 0
+    config = json.loads((parts / "config.json").read_text())
+    assert config["command"] == "pretrain"
+    assert config["task"] == "embeddings"
+    # --data and the rest come from the run's config.json.
+    assert cli.main(["pretrain", "--resume", str(parts), "--rounds", "2"]) == 0
+    np.testing.assert_array_equal(
+        load_pretrained(parts / "vectors.npz").params["embedding"],
+        load_pretrained(whole / "vectors.npz").params["embedding"],
+    )
+    assert json.loads((parts / "summary.json").read_text())["steps"] == 60
+
+
+def test_pretrain_needs_data(tmp_path):
+    with pytest.raises(ValueError, match="--data is required"):
+        cli.main(["pretrain", "embeddings", "--out", str(tmp_path / "o")])

@@ -15,6 +15,7 @@ import dataclasses
 import io
 import json
 import logging
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -144,15 +145,43 @@ def stored_shapes(model: LanguageModel | SkipGram) -> dict:
     return jax.tree.map(lambda leaf: leaf.shape, params)
 
 
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Read every array of the .npz file `path`, without unpickling.
+
+    Raises:
+      ValueError: `path` is not a readable .npz file, for example a truncated
+        one, a .npy file or one containing pickled objects.
+    """
+    try:
+        arrays = np.load(path, allow_pickle=False)
+        if not isinstance(arrays, np.lib.npyio.NpzFile):
+            raise ValueError("it contains one array, not one named array per parameter")
+        with arrays:
+            return {name: arrays[name] for name in arrays.files}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
+        raise ValueError(
+            f"{path} is not a readable .npz file ({err}); expected the lm.npz or "
+            f"vectors.npz that `jaxrnn pretrain` writes"
+        ) from None
+
+
 def load_pretrained(path: Path) -> Pretrained:
     """Read what `save_pretrained` or `save_word_vectors` wrote.
 
     Raises:
       FileNotFoundError: `path` or its .json file is missing.
       ValueError: the files are not a jaxrnn language model or word vectors,
-        or their shapes disagree with the stored hyperparameters.
+        their shapes disagree with the stored hyperparameters, or a
+        parameter is not finite floating point.
     """
     path = Path(path)
+    if path.is_dir() or path.suffix == ".json":
+        kind = "folder" if path.is_dir() else ".json file"
+        raise ValueError(
+            f"pretrained file {path} is a {kind}, expected the .npz file of "
+            f"`jaxrnn pretrain`: FOLDER/lm.npz or FOLDER/vectors.npz (the .json "
+            f"file beside it is read too)"
+        )
     meta_path = vocab_file(path)
     for file in (path, meta_path):
         if not file.is_file():
@@ -162,11 +191,15 @@ def load_pretrained(path: Path) -> Pretrained:
                 f"embeddings` vectors.npz and vectors.json"
             )
     try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{meta_path} is not valid JSON: {err}") from None
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{meta_path} is not valid UTF-8 JSON: {err}") from None
     if not isinstance(meta, dict) or meta.get("format") not in MODELS:
-        raise ValueError(f"{meta_path} is not a {FORMAT} or {VECTORS_FORMAT} file")
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ValueError(
+            f'{meta_path}: "format" must be {FORMAT!r} or {VECTORS_FORMAT!r}, got '
+            f"{found!r}"
+        )
     model_class = MODELS[meta["format"]]
     fields = {field.name for field in dataclasses.fields(model_class)}
     hyperparameters = meta.get("model")
@@ -186,18 +219,38 @@ def load_pretrained(path: Path) -> Pretrained:
         )
     try:
         model = model_class(**hyperparameters)
-    except TypeError as err:
+    except (TypeError, ValueError) as err:
         raise ValueError(f'{meta_path}: invalid "model": {err}') from None
-    vocab = Vocab(tuple(meta["vocab"]))
-    with np.load(path, allow_pickle=False) as arrays:
-        params = unflatten({name: arrays[name] for name in arrays.files})
+    words = meta["vocab"]
+    if not all(isinstance(word, str) for word in words):
+        raise ValueError(f'{meta_path}: "vocab" must be a list of strings')
+    try:
+        vocab = Vocab(tuple(words))
+    except ValueError as err:
+        raise ValueError(f'{meta_path}: invalid "vocab": {err}') from None
+    if len(vocab) != model.vocab_size:
+        raise ValueError(
+            f'{meta_path}: "vocab" has {len(vocab)} entries but "model" has '
+            f"vocab_size {model.vocab_size}"
+        )
+    params = unflatten(read_arrays(path))
     expected = stored_shapes(model)
     actual = jax.tree.map(lambda leaf: leaf.shape, params)
-    if actual != expected or len(vocab) != model.vocab_size:
+    if actual != expected:
         raise ValueError(
             f"{path} does not match the model in {meta_path}: parameter shapes "
-            f"{actual}, expected {expected} for {len(vocab)} vocabulary entries"
+            f"{actual}, expected {expected}"
         )
+    for name, array in flatten(params).items():
+        if not np.issubdtype(array.dtype, np.floating):
+            raise ValueError(
+                f"{path}: {name} contains {array.dtype} values, expected floating point"
+            )
+        if not np.isfinite(array).all():
+            raise ValueError(
+                f"{path}: {name} contains {int((~np.isfinite(array)).sum())} NaN or "
+                f"infinite values, expected finite ones"
+            )
     return Pretrained(params, model, vocab, meta.get("metrics", {}), tokenizer)
 
 
@@ -233,9 +286,14 @@ def init_from_pretrained(
     for name in names:
         mine, theirs = getattr(classifier, name), getattr(lm, name)
         if mine != theirs:
+            # The vocabulary comes with --init, so only a caller of this
+            # function can pass a classifier of another vocab_size.
+            fix = "encode the data with the pretrained vocabulary"
+            if name != "vocab_size":
+                fix = f"pass --{name.replace('_', '-')} {theirs}"
             raise ValueError(
                 f"--init: the classifier's {name} is {mine!r} but the pretrained "
-                f"model's is {theirs!r}; pass the same value"
+                f"model's is {theirs!r}; {fix}"
             )
     embedding = np.array(pretrained.params["embedding"])
     embedding[PAD_ID] = 0.0

@@ -28,9 +28,10 @@ import optax
 
 from jaxrnn.data import skipgram
 from jaxrnn.data.corpus import load_corpus
+from jaxrnn.data.vocab import SPECIALS
 from jaxrnn.models.pretrained import save_word_vectors
 from jaxrnn.models.skipgram import SkipGram
-from jaxrnn.tasks.pretrain_options import add_corpus_arguments
+from jaxrnn.tasks.pretrain_options import add_corpus_arguments, require_data
 from jaxrnn.tasks.sentiment_options import positive_float, positive_int
 from jaxrnn.training import (
     LoopOptions,
@@ -116,6 +117,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_loop_arguments(parser, checkpoint_every=None)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Check the options that argparse cannot check one by one.
+
+    Raises:
+      ValueError: --seed is negative, or --batch-size is not a multiple of
+        --accumulate.
+    """
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    if args.batch_size % args.accumulate:
+        raise ValueError(
+            f"--batch-size must be a multiple of --accumulate {args.accumulate}, "
+            f"got {args.batch_size}"
+        )
+
+
 def make_heldout_loss(model: SkipGram, batches: list):
     """Build `params -> {"heldout_loss"}`, the mean loss over fixed `batches`."""
     loss = jax.jit(model.loss)
@@ -130,14 +147,21 @@ def make_heldout_loss(model: SkipGram, batches: list):
 def run(args: argparse.Namespace) -> dict:
     """Train the word vectors, write vectors.npz and vectors.json, return the summary."""
     wall_start = time.perf_counter()
+    check_arguments(args)
     corpus = load_corpus(
-        args.data,
+        require_data(args),
         vocab_size=args.vocab_size,
         min_count=args.min_count,
         heldout_fraction=args.heldout_fraction,
         seed=args.seed,
         tokenizer=args.tokenizer,
     )
+    if len(corpus.vocab) <= len(SPECIALS):
+        raise ValueError(
+            f"--data {args.data}: no word occurs --min-count {args.min_count} times "
+            f"in the {len(corpus.train)} training tokens, so the vocabulary contains "
+            f"only {' and '.join(SPECIALS)}; lower --min-count or add text"
+        )
     counts = skipgram.word_counts(corpus.train, len(corpus.vocab))
     keep = skipgram.keep_probabilities(counts, args.subsample)
     cdf = skipgram.noise_cdf(counts)
@@ -148,6 +172,14 @@ def run(args: argparse.Namespace) -> dict:
     }
     heldout_rng = np.random.default_rng((args.seed, HELDOUT_DRAW))
     heldout_stream = skipgram.subsample(corpus.heldout, keep, heldout_rng)
+    if len(heldout_stream) < 2:
+        raise ValueError(
+            f"--data {args.data}: of the {len(corpus.heldout)} held-out tokens "
+            f"(--heldout-fraction {args.heldout_fraction}), "
+            f"{len(heldout_stream)} remain after <unk> and subsampling "
+            f"(--subsample {args.subsample}), expected at least 2; raise "
+            f"--subsample or --heldout-fraction, or add text"
+        )
     num_heldout_batches = -(-args.heldout_pairs // args.batch_size)
     heldout_batches = [
         skipgram.sample_pairs(heldout_stream, cdf, rng=heldout_rng, **sampling)
@@ -169,7 +201,9 @@ def run(args: argparse.Namespace) -> dict:
     heldout_loss = make_heldout_loss(model, heldout_batches)
     init_key, train_key = jax.random.split(jax.random.key(args.seed))
     state = init_state(model.init(init_key), optimizer, train_key)
-    train_step = jax.jit(make_train_step(loss_fn, optimizer))
+    train_step = jax.jit(
+        make_train_step(loss_fn, optimizer, accumulate=args.accumulate)
+    )
     config = run_config(args)
     options = LoopOptions.from_args(args, best_metric="heldout_loss", best_mode="min")
     with TrainLoop(

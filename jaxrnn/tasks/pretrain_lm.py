@@ -36,7 +36,7 @@ from jaxrnn.data.corpus import load_corpus, random_windows, sequential_windows
 from jaxrnn.models.classifier import CELLS, IMPLS
 from jaxrnn.models.language_model import LanguageModel
 from jaxrnn.models.pretrained import save_pretrained
-from jaxrnn.tasks.pretrain_options import add_corpus_arguments
+from jaxrnn.tasks.pretrain_options import add_corpus_arguments, require_data
 from jaxrnn.tasks.sentiment_options import (
     positive_float,
     positive_int,
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> dict:
             "direction's targets"
         )
     corpus = load_corpus(
-        args.data,
+        require_data(args),
         vocab_size=args.vocab_size,
         min_count=args.min_count,
         heldout_fraction=args.heldout_fraction,

@@ -17,12 +17,15 @@ def add_corpus_arguments(
       vocab_size: the default of --vocab-size.
       heldout_metric: what the held-out documents measure, for the help text.
     """
+    # Not required=True, because argparse would then reject `--resume DIR`
+    # alone before the run's config.json supplies --data.
     parser.add_argument(
         "--data",
         type=Path,
-        required=True,
-        help="IMDB archive or folder (train reviews only), a folder of .txt files "
-        "(test/ folders skipped), or a text file of one document a line",
+        default=None,
+        help="required: an IMDB archive or folder (train reviews only), a folder "
+        "of .txt files (test/ folders skipped), or a text file of one document a "
+        "line",
     )
     parser.add_argument(
         "--tokenizer",
@@ -49,3 +52,13 @@ def add_corpus_arguments(
         default=0.02,
         help=f"share of documents held out for {heldout_metric} (default 0.02)",
     )
+
+
+def require_data(args: argparse.Namespace) -> Path:
+    """Return --data, or raise ValueError when it is missing."""
+    if args.data is None:
+        raise ValueError(
+            f"--data is required: pass the text to pretrain on, or --resume DIR of "
+            f"an earlier `jaxrnn pretrain {args.task}` run"
+        )
+    return args.data

@@ -10,9 +10,12 @@ epoch is chosen on dev and test is scored once, at that epoch.
 Recommended recipe (the defaults): a one-layer bidirectional GRU, E = H =
 128, mean-and-max pooling, dropout 0.5 on embeddings and pooled features,
 every word seen in training (min count 1), AdamW at 2e-3 with weight decay
-1e-4, batch 32, 8 epochs. With a language model pretrained on IMDB
-(`jaxrnn pretrain lm`) pass `--init FILE --cell lstm --hidden-size 256`,
-matching the LM. Measured figures are in docs/results.md.
+1e-4, batch 32, 8 epochs. It is best started from skip-gram word vectors
+trained on the IMDB training reviews in SST-2's tokens (`jaxrnn pretrain
+embeddings --tokenizer ptb`, then `--init OUT/vectors.npz`). A language
+model pretrained on IMDB (`jaxrnn pretrain lm`) needs `--init FILE` plus
+the LM's `--cell` and `--hidden-size`. Measured figures are in
+docs/results.md.
 """
 
 import argparse

@@ -250,7 +250,9 @@ class TrainLoop:
     def resume_command(self) -> str:
         """The command that continues this run."""
         task = self.config.get("task")
-        command = "jaxrnn train" + (f" {task}" if task else "")
+        # Runs from before the command was recorded were all `train` runs.
+        command = f"jaxrnn {self.config.get('command') or 'train'}"
+        command += f" {task}" if task else ""
         return f"{command} --resume {shlex.quote(str(self.run_dir))}"
 
     def start(self, state: TrainState) -> tuple[TrainState, Progress]:

@@ -35,13 +35,18 @@ def to_json_value(value):
 
 
 def run_config(args: argparse.Namespace) -> dict:
-    """Describe a run: `{"task": name, "args": {every argument: value}}`."""
+    """Describe a run: `{"command": "train" or "pretrain", "task": name, "args":
+    {every argument: value}}`."""
     values = {
         name: to_json_value(value)
         for name, value in sorted(vars(args).items())
         if name not in NOT_RUN_ARGS
     }
-    return {"task": getattr(args, "task", None), "args": values}
+    return {
+        "command": getattr(args, "command", None),
+        "task": getattr(args, "task", None),
+        "args": values,
+    }
 
 
 def git_revision() -> str | None:
