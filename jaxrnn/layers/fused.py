@@ -93,16 +93,16 @@ def shift_in(first: jax.Array, seq: jax.Array) -> jax.Array:
 def weight_grad(d_out: jax.Array, operand: jax.Array) -> jax.Array:
     """Sum d_out_t^T operand_t over all steps as one matmul: (N, K) from (T, B, *).
 
-    The operand, the narrower array, is transposed to (K, T*B) in memory
-    first. Left to itself XLA CPU transposes d_out instead, the (T, B, G*H)
-    array, which ran 13-40% slower in five interleaved timings for an LSTM
-    at T=256, B=64, I=128, H=256 on a 2-core AMD EPYC (jax 0.10.2).
+    One `dot_general` contracts the T*B rows of both arrays as they lie in
+    memory. It ran 1.24x faster than transposing the operand first (85 ms
+    against 105 ms for an LSTM's weight gradient at T=256, B=64, I=128,
+    H=256, medians of 9 on a 2-core AMD EPYC, jax 0.10.2).
     """
     rows = d_out.shape[0] * d_out.shape[1]
     # Explicit widths, because reshape cannot infer -1 when rows is 0 (B = 0).
-    operand = operand.reshape(rows, operand.shape[-1])
-    operand_t = jax.lax.optimization_barrier(operand.T)
-    return (operand_t @ d_out.reshape(rows, d_out.shape[-1])).T
+    d_rows = d_out.reshape(rows, d_out.shape[-1])
+    operand_rows = operand.reshape(rows, operand.shape[-1])
+    return jax.lax.dot_general(d_rows, operand_rows, (((0,), (0,)), ((), ())))
 
 
 def recurrence_bwd(spec, saved, cotangents):

@@ -121,9 +121,12 @@ def forward_step(spec: Spec, laid: Params, carry, x_t, valid):
         g = jnp.tanh(gates[:, 2 * size : 3 * size])
         c = f * carry[1] + i * g
         m = o * jnp.tanh(c)
-        new = m @ laid["hr_t"] if "hr_t" in laid else m
+        projects = "hr_t" in laid
+        new = m @ laid["hr_t"] if projects else m
         new_carry = (new, c)
-        residuals = (jnp.concatenate([i, f, g, o], axis=-1), m)
+        # Without a projection m is h, which the scan outputs anyway, and only
+        # the gradient of `weight_hr` reads m.
+        residuals = (jnp.concatenate([i, f, g, o], axis=-1), m if projects else None)
     else:
         gx, gh = preactivations(spec, laid, x_t, h)
         size = gh.shape[-1] // 3
