@@ -65,12 +65,14 @@ def format_medians(record: dict) -> str:
     return ", ".join(f"{name}={stats['median_ms']:.1f}ms" for name, stats in items)
 
 
-def speedup(record: dict, baseline: str, section: str = "train"):
-    """Return baseline median / jaxrnn-fused median, or None if either is absent."""
+def speedup(
+    record: dict, baseline: str, section: str = "train", impl: str = "jaxrnn-fused"
+):
+    """Return baseline median / `impl` median, or None if either is absent."""
     times = record.get(section, {})
-    if "jaxrnn-fused" not in times or baseline not in times:
+    if impl not in times or baseline not in times:
         return None
-    return times[baseline]["median_ms"] / times["jaxrnn-fused"]["median_ms"]
+    return times[baseline]["median_ms"] / times[impl]["median_ms"]
 
 
 def find_case(results: dict, cell: str, size: dict):
@@ -122,10 +124,13 @@ def evaluate_targets(results: dict) -> list[dict]:
             2.0,
         )
     )
+    # At the addition size the measured path is the layers' default unroll,
+    # impl="scan", which the addition task uses.
+    addition = find_case(results, "rnn", ADDITION_SIZE)
     rows.append(
         target(
-            "RNN 8x1x2x16 train, speedup over torch",
-            get(find_case(results, "rnn", ADDITION_SIZE), "torch"),
+            "RNN 8x1x2x16 train (default scan unroll), speedup over torch",
+            None if addition is None else speedup(addition, "torch", impl="jaxrnn-scan"),
             5.0,
         )
     )
