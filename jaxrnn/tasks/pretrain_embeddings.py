@@ -31,17 +31,18 @@ from jaxrnn.data.corpus import load_corpus
 from jaxrnn.data.vocab import SPECIALS
 from jaxrnn.models.pretrained import save_word_vectors
 from jaxrnn.models.skipgram import SkipGram
-from jaxrnn.tasks.pretrain_options import add_corpus_arguments, require_data
+from jaxrnn.tasks.pretraining import (
+    add_corpus_arguments,
+    require_data,
+    train_rounds,
+    write_outputs,
+)
 from jaxrnn.tasks.sentiment_options import positive_float, positive_int
 from jaxrnn.training import (
-    LoopOptions,
-    RunOutputs,
-    TrainLoop,
     add_loop_arguments,
     init_state,
     make_train_step,
     run_config,
-    train_epochs,
 )
 
 logger = logging.getLogger(__name__)
@@ -204,26 +205,15 @@ def run(args: argparse.Namespace) -> dict:
     train_step = jax.jit(
         make_train_step(loss_fn, optimizer, accumulate=args.accumulate)
     )
-    config = run_config(args)
-    options = LoopOptions.from_args(args, best_metric="heldout_loss", best_mode="min")
-    with TrainLoop(
-        args.out,
-        options,
-        config=config,
+    state, progress = train_rounds(
+        args,
+        state,
+        train_step,
+        round_batches,
+        heldout_loss,
         vocab=list(corpus.vocab.words),
-        resume=getattr(args, "resume", None) is not None,
-    ) as loop:
-        state, progress = loop.start(state)
-        state = train_epochs(
-            loop,
-            state,
-            progress,
-            train_step,
-            round_batches,
-            epochs=args.rounds,
-            evaluate=heldout_loss,
-            batches_per_epoch=args.steps_per_round,
-        )
+        best_metric="heldout_loss",
+    )
     final = progress.records[-1]
     summary = {
         "heldout_loss": final["heldout_loss"],
@@ -234,7 +224,7 @@ def run(args: argparse.Namespace) -> dict:
         "train_seconds": progress.train_seconds,
         "wall_seconds": time.perf_counter() - wall_start,
         "seed": args.seed,
-        "config": config["args"],
+        "config": run_config(args)["args"],
     }
     save_word_vectors(
         Path(args.out) / VECTORS_FILE,
@@ -244,10 +234,7 @@ def run(args: argparse.Namespace) -> dict:
         {k: summary[k] for k in ("heldout_loss", "steps", "train_tokens")},
         tokenizer=args.tokenizer,
     )
-    outputs = RunOutputs(args.out)
-    for record in progress.records:
-        outputs.log(record)
-    outputs.save(summary, x_key="step")
+    write_outputs(args.out, progress, summary)
     logger.info(
         "held-out loss %.4f after %d steps (%.0f s training); wrote %s",
         summary["heldout_loss"],

@@ -36,21 +36,22 @@ from jaxrnn.data.corpus import load_corpus, random_windows, sequential_windows
 from jaxrnn.models.classifier import CELLS, IMPLS
 from jaxrnn.models.language_model import LanguageModel
 from jaxrnn.models.pretrained import save_pretrained
-from jaxrnn.tasks.pretrain_options import add_corpus_arguments, require_data
+from jaxrnn.tasks.pretraining import (
+    add_corpus_arguments,
+    require_data,
+    train_rounds,
+    write_outputs,
+)
 from jaxrnn.tasks.sentiment_options import (
     positive_float,
     positive_int,
     probability,
 )
 from jaxrnn.training import (
-    LoopOptions,
-    RunOutputs,
-    TrainLoop,
     add_loop_arguments,
     init_state,
     make_train_step,
     run_config,
-    train_epochs,
 )
 
 logger = logging.getLogger(__name__)
@@ -205,34 +206,23 @@ def run(args: argparse.Namespace) -> dict:
     init_key, train_key = jax.random.split(jax.random.key(args.seed))
     state = init_state(model.init(init_key), optimizer, train_key)
     train_step = jax.jit(make_train_step(loss_fn, optimizer))
-    config = run_config(args)
-    options = LoopOptions.from_args(
-        args, best_metric="heldout_perplexity", best_mode="min"
-    )
-    with TrainLoop(
-        args.out,
-        options,
-        config=config,
-        vocab=list(corpus.vocab.words),
-        resume=getattr(args, "resume", None) is not None,
-    ) as loop:
-        state, progress = loop.start(state)
-        if not progress.records:
-            initial = perplexity(state.params)
-            logger.info(
-                "held-out perplexity before training: %.1f",
-                initial["heldout_perplexity"],
-            )
-        state = train_epochs(
-            loop,
-            state,
-            progress,
-            train_step,
-            round_batches,
-            epochs=args.rounds,
-            evaluate=perplexity,
-            batches_per_epoch=args.steps_per_round,
+
+    def log_initial_perplexity(state) -> None:
+        initial = perplexity(state.params)
+        logger.info(
+            "held-out perplexity before training: %.1f", initial["heldout_perplexity"]
         )
+
+    state, progress = train_rounds(
+        args,
+        state,
+        train_step,
+        round_batches,
+        perplexity,
+        vocab=list(corpus.vocab.words),
+        best_metric="heldout_perplexity",
+        on_fresh_start=log_initial_perplexity,
+    )
     final = progress.records[-1]
     summary = {
         "heldout_perplexity": final["heldout_perplexity"],
@@ -244,7 +234,7 @@ def run(args: argparse.Namespace) -> dict:
         "train_seconds": progress.train_seconds,
         "wall_seconds": time.perf_counter() - wall_start,
         "seed": args.seed,
-        "config": config["args"],
+        "config": run_config(args)["args"],
     }
     save_pretrained(
         Path(args.out) / PRETRAINED_FILE,
@@ -257,10 +247,7 @@ def run(args: argparse.Namespace) -> dict:
         },
         tokenizer=args.tokenizer,
     )
-    outputs = RunOutputs(args.out)
-    for record in progress.records:
-        outputs.log(record)
-    outputs.save(summary, x_key="step")
+    write_outputs(args.out, progress, summary)
     logger.info(
         "held-out perplexity %.1f after %d steps (%.0f s training); wrote %s",
         summary["heldout_perplexity"],

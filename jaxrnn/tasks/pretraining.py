@@ -1,10 +1,20 @@
-"""Command-line options shared by the pretraining tasks (lm, embeddings)."""
+"""What the pretraining tasks (lm, embeddings) share: corpus options and the rounds loop."""
 
 import argparse
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from jaxrnn.arguments import positive_int
 from jaxrnn.tasks.sentiment_options import open_fraction
+from jaxrnn.training import (
+    LoopOptions,
+    Progress,
+    RunOutputs,
+    TrainLoop,
+    TrainState,
+    run_config,
+    train_epochs,
+)
 
 
 def add_corpus_arguments(
@@ -62,3 +72,57 @@ def require_data(args: argparse.Namespace) -> Path:
             f"an earlier `jaxrnn pretrain {args.task}` run"
         )
     return args.data
+
+
+def train_rounds(
+    args: argparse.Namespace,
+    state: TrainState,
+    train_step: Callable,
+    round_batches: Callable[[int], Iterator],
+    evaluate: Callable[..., dict],
+    *,
+    vocab: list[str],
+    best_metric: str,
+    on_fresh_start: Callable[[TrainState], None] | None = None,
+) -> tuple[TrainState, Progress]:
+    """Run --rounds rounds of --steps-per-round steps in a `TrainLoop` under --out.
+
+    After each round `evaluate(params)` is logged and a checkpoint written;
+    the best round minimizes `best_metric`. With --resume the loop restores
+    the latest checkpoint first, and `on_fresh_start(state)` runs only when
+    there was none.
+
+    Returns:
+      The final state and the loop's progress, whose records hold every
+      round's metrics.
+    """
+    options = LoopOptions.from_args(args, best_metric=best_metric, best_mode="min")
+    with TrainLoop(
+        args.out,
+        options,
+        config=run_config(args),
+        vocab=vocab,
+        resume=getattr(args, "resume", None) is not None,
+    ) as loop:
+        state, progress = loop.start(state)
+        if on_fresh_start is not None and not progress.records:
+            on_fresh_start(state)
+        state = train_epochs(
+            loop,
+            state,
+            progress,
+            train_step,
+            round_batches,
+            epochs=args.rounds,
+            evaluate=evaluate,
+            batches_per_epoch=args.steps_per_round,
+        )
+    return state, progress
+
+
+def write_outputs(out: Path, progress: Progress, summary: dict) -> None:
+    """Write every round's metrics, the curves and summary.json into `out`."""
+    outputs = RunOutputs(out)
+    for record in progress.records:
+        outputs.log(record)
+    outputs.save(summary, x_key="step")
