@@ -364,3 +364,11 @@ def test_malformed_lm_json_rejected(tmp_path):
         (tmp_path / "lm.json").write_text(json.dumps(meta))
         with pytest.raises(ValueError, match=message):
             load_pretrained(tmp_path / "lm.npz")
+
+
+def test_pretrain_lm_checks_accumulate(tmp_path):
+    corpus = tiny_corpus(tmp_path / "corpus.txt")
+    argv = ["pretrain", "lm", "--data", str(corpus), "--out", str(tmp_path / "lm")]
+    argv += ["--batch-size", "8", "--accumulate", "3"]
+    with pytest.raises(ValueError, match="--batch-size must be a multiple of --accumulate 3"):
+        cli.main(argv)

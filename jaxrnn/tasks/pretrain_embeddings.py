@@ -33,6 +33,7 @@ from jaxrnn.models.pretrained import save_word_vectors
 from jaxrnn.models.skipgram import SkipGram
 from jaxrnn.tasks.pretraining import (
     add_corpus_arguments,
+    check_arguments,
     require_data,
     train_rounds,
     write_outputs,
@@ -116,22 +117,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Adam learning rate (default 2e-3)",
     )
     add_loop_arguments(parser, checkpoint_every=None)
-
-
-def check_arguments(args: argparse.Namespace) -> None:
-    """Check the options that argparse cannot check one by one.
-
-    Raises:
-      ValueError: --seed is negative, or --batch-size is not a multiple of
-        --accumulate.
-    """
-    if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {args.seed}")
-    if args.batch_size % args.accumulate:
-        raise ValueError(
-            f"--batch-size must be a multiple of --accumulate {args.accumulate}, "
-            f"got {args.batch_size}"
-        )
 
 
 def make_heldout_loss(model: SkipGram, batches: list):

@@ -38,6 +38,7 @@ from jaxrnn.models.language_model import LanguageModel
 from jaxrnn.models.pretrained import save_pretrained
 from jaxrnn.tasks.pretraining import (
     add_corpus_arguments,
+    check_arguments,
     require_data,
     train_rounds,
     write_outputs,
@@ -162,6 +163,7 @@ def make_perplexity(
 def run(args: argparse.Namespace) -> dict:
     """Train the language model, write lm.npz and lm.json, and return the summary."""
     wall_start = time.perf_counter()
+    check_arguments(args)
     if args.bidirectional and args.layers != 1:
         # Checked here as well as in LanguageModel, before the corpus is read.
         raise ValueError(
@@ -205,7 +207,9 @@ def run(args: argparse.Namespace) -> dict:
     perplexity = make_perplexity(model, heldout, args.bptt, args.batch_size)
     init_key, train_key = jax.random.split(jax.random.key(args.seed))
     state = init_state(model.init(init_key), optimizer, train_key)
-    train_step = jax.jit(make_train_step(loss_fn, optimizer))
+    train_step = jax.jit(
+        make_train_step(loss_fn, optimizer, accumulate=args.accumulate)
+    )
 
     def log_initial_perplexity(state) -> None:
         initial = perplexity(state.params)

@@ -64,6 +64,22 @@ def add_corpus_arguments(
     )
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Check the options that argparse cannot check one by one.
+
+    Raises:
+      ValueError: --seed is negative, or --batch-size is not a multiple of
+        --accumulate.
+    """
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    if args.batch_size % args.accumulate:
+        raise ValueError(
+            f"--batch-size must be a multiple of --accumulate {args.accumulate}, "
+            f"got {args.batch_size}"
+        )
+
+
 def require_data(args: argparse.Namespace) -> Path:
     """Return --data, or raise ValueError when it is missing."""
     if args.data is None:
