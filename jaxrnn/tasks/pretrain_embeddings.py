@@ -13,8 +13,8 @@ Recommended recipe (the defaults): E = 128, 30,000 words, window 5, 5
 negatives, subsampling threshold 1e-4, batches of 8,192 pairs, Adam at
 2e-3, 10 rounds of 600 steps. On IMDB's training reviews in Penn Treebank
 tokens (`--tokenizer ptb`, for SST-2) that is 49 M pairs, about 17 for
-each token left after subsampling; docs/results.md gives its time on a
-2-core CPU and what it does for SST-2.
+each of the 2.9 M tokens left after subsampling. docs/results.md gives its
+time on a 2-core CPU and what it does for SST-2.
 """
 
 import argparse
