@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # IMDB with each cell and direction that docs/results.md reports besides
-# the recommended BiGRU: the rest of the recipe is the task's defaults,
-# with AdamW at 1e-3 for the Elman cell, as its section says.
+# the recommended BiGRU. The rest of the recipe is the task's defaults,
+# except AdamW at 1e-3 for the Elman cell, as in its section.
 # Usage: experiments/results_imdb_cells.sh [DATA_DIR] [OUT_DIR] [CONFIGS] [SEEDS...]
 # CONFIGS is a comma-separated subset of gru-1,lstm-1,lstm-2,rnn-1
 # (cell-directions; default all of them).

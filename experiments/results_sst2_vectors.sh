@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SST-2 started from skip-gram word vectors trained on the IMDB training
-# reviews (never the test reviews), 3 seeds; docs/results.md reports the
+# reviews (never the test reviews), 3 seeds. docs/results.md reports the
 # vectors' training time and SST-2's mean and spread.
 # Usage: experiments/results_sst2_vectors.sh [DATA_DIR] [OUT_DIR]
 set -euo pipefail

@@ -150,9 +150,9 @@ def test_pairs_in_a_two_token_stream():
 def test_subsample_keeps_expected_share():
     stream = np.array([2] * 9_000 + [3] * 1_000)
     keep = np.array([0.0, 0.0, 0.2, 1.0])
-    kept = skipgram.subsample(stream, keep, np.random.default_rng(0))
-    assert (kept == 3).sum() == 1_000
-    assert abs((kept == 2).sum() / 9_000 - 0.2) < 0.02
+    subsampled = skipgram.subsample(stream, keep, np.random.default_rng(0))
+    assert (subsampled == 3).sum() == 1_000
+    assert abs((subsampled == 2).sum() / 9_000 - 0.2) < 0.02
 
 
 def two_topic_corpus(path, documents=300, length=30, seed=0):

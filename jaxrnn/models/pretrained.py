@@ -2,9 +2,9 @@
 
 Two kinds of file: a language model's (`save_pretrained`) and skip-gram
 word vectors (`save_word_vectors`). Each is two files, written atomically
-and never pickled: `path` (.npz) with one array per parameter under names
-like `embedding` and `rnn/weight_ih_l0`, and the JSON file beside it (the
-same name with `.json`) with the format, the vocabulary, the
+and never pickled. `path` (.npz) contains one array per parameter under
+names like `embedding` and `rnn/weight_ih_l0`. The JSON file beside it
+(the same name with `.json`) contains the format, the vocabulary, the
 hyperparameters and the metrics. `init_from_pretrained` copies the
 embedding into a `SequenceClassifier`, and from a language model the
 recurrent layers too: the forward direction, and the reverse one as well
@@ -138,7 +138,7 @@ MODELS = {FORMAT: LanguageModel, VECTORS_FORMAT: SkipGram}
 
 
 def stored_shapes(model: LanguageModel | SkipGram) -> dict:
-    """Return the parameter shapes that the .npz file of `model` holds."""
+    """Return the parameter shapes that the .npz file of `model` contains."""
     if isinstance(model, SkipGram):
         return {"embedding": (model.vocab_size, model.embed_size)}
     params = jax.eval_shape(model.init, jax.random.key(0))

@@ -1,4 +1,4 @@
-"""What the pretraining tasks (lm, embeddings) share: corpus options and the rounds loop."""
+"""Corpus options and the rounds loop shared by the pretraining tasks (lm, embeddings)."""
 
 import argparse
 from collections.abc import Callable, Iterator
