@@ -96,8 +96,30 @@ def test_fused_matches_scan(name, with_lengths):
         assert float(jnp.max(jnp.abs(output[:, 2]))) == 0.0
 
 
+# B = 3 rows a step: 3, 12 and 15 rows make backward chunks of 1, 4 and 5
+# steps, so T = 6 leaves no head, a head of 2 steps and a head of 1.
+@pytest.mark.parametrize("rows", [3, 12, 15])
+@pytest.mark.parametrize("name", ["rnn_relu", "lstm", "lstm_proj", "gru"])
+def test_backward_chunks_match_scan(name, rows, monkeypatch):
+    monkeypatch.setattr(fused, "CHUNK_ROWS", rows)
+    layer = LAYERS[name]
+    params_key, x_key, state_key = jax.random.split(jax.random.PRNGKey(5), 3)
+    params = layer.init(params_key)
+    x = jax.random.normal(x_key, (T, B, I))
+    states = initial_states(layer, state_key)
+    lengths = jnp.array([T, 5, 2])
+
+    reference = values_and_grads(layer, "scan", params, x, states, lengths)
+    candidate = values_and_grads(layer, "fused", params, x, states, lengths)
+
+    assert fused.chunk_steps(T, B) == rows // B
+    assert_close(reference, candidate)
+
+
+@pytest.mark.parametrize("rows", [fused.CHUNK_ROWS, 12], ids=["one_chunk", "chunks"])
 @pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "lstm_proj", "gru"])
-def test_hoisted_projection_matches_scan(kind):
+def test_hoisted_projection_matches_scan(kind, rows, monkeypatch):
+    monkeypatch.setattr(fused, "CHUNK_ROWS", rows)
     layer = LAYERS[kind]
     params = layer_params(layer.init(jax.random.PRNGKey(9)), 0, 0)
     x = jax.random.normal(jax.random.PRNGKey(10), (T, B, I))

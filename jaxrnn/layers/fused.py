@@ -7,9 +7,12 @@ per-step weight-gradient matmuls. This module follows cuDNN instead:
 - each step runs one batch-major gate matmul, [x_t, h] (B, I+R) x
   (I+R, G*H) for Elman and LSTM cells;
 - a `jax.custom_vjp` backward scan computes only the per-step gate
-  gradients, stored as (T, B, G*H), and then forms the gradients of
-  `weight_ih`, `weight_hh`, the biases and the inputs as single matmuls
-  over all T*B rows.
+  gradients. It runs over chunks of K steps, about `CHUNK_ROWS` rows of
+  T*B, and after each chunk forms the gradients of `weight_ih`,
+  `weight_hh`, the biases and the inputs as matmuls over its K*B rows.
+  A chunk's (K, B, G*H) gate gradients stay in cache, and the pass needs
+  no (T, B, G*H) buffer, whose fresh pages cost more than the matmuls
+  over all T*B rows save.
 
 With `hoisted` the input projection of all T steps is instead one
 (T*B, I) x (I, G*H) matmul before the loop. On CPU that is slower, because
@@ -36,6 +39,11 @@ from jaxrnn.layers.fused_steps import (
     forward_step,
     step_weights,
 )
+
+
+# Rows of T*B per chunk of the backward pass. A chunk's gate gradients, at
+# K*B*G*H floats, then stay in cache until its weight-gradient matmul.
+CHUNK_ROWS = 1024
 
 
 def default_hoisted() -> bool:
@@ -105,26 +113,40 @@ def weight_grad(d_out: jax.Array, operand: jax.Array) -> jax.Array:
     return jax.lax.dot_general(d_rows, operand_rows, (((0,), (0,)), ((), ())))
 
 
-def recurrence_bwd(spec, saved, cotangents):
-    weights, inputs, mask, carry0, hs, residuals = saved
-    d_final, d_outputs = cotangents
-    d_outputs = d_outputs if spec.cell_states else (d_outputs, None)
+def chunk_steps(num_steps: int, batch: int) -> int:
+    """Steps per chunk of the backward pass: about `CHUNK_ROWS` rows of T*B."""
+    return max(1, min(num_steps, CHUNK_ROWS // max(batch, 1)))
+
+
+def chunk_backward(spec: Spec, weights: Params, carry, chunk, before):
+    """Run the backward scan over one chunk of K steps and form its gradients.
+
+    Args:
+      spec: the recurrence.
+      weights: the recurrence's weights under PyTorch's names.
+      carry: (dh (B, R), dc (B, H) or scalar zero) after the chunk's last step.
+      chunk: (inputs, hs, residuals, (dh_out, dc_out), mask), each leaf
+        (K, B, ...) or None, as `recurrence_fwd` saved them.
+      before: (h (B, R), c (B, H) or None): the carry before the chunk.
+
+    Returns:
+      (carry, grads, d_inputs): (dh, dc) before the chunk, the chunk's share
+      of every weight's gradient, and the gradient of its inputs (K, B, I),
+      or of its projected inputs (K, B, G*H) when `spec.hoisted`.
+    """
+    inputs, hs, residuals, d_outputs, mask = chunk
+    h_before, c_before = before
+    h_prev = shift_in(h_before, hs)
     if spec.kind == "lstm":
-        h0, c0 = carry0
-        dh_final, dc_final = d_final
         gates, cs, ms = residuals
-        residuals = (gates, cs, ms, shift_in(c0, cs))
-    else:
-        h0, dh_final = carry0, d_final
-        dc_final = jnp.zeros((), hs.dtype)
-    h_prev = shift_in(h0, hs)
+        residuals = (gates, cs, ms, shift_in(c_before, cs))
 
     def step(carry, step_inputs):
         return backward_step(spec, weights, carry, step_inputs)
 
-    (dh0, dc0), (dgates, dgates_h, dh_seq) = jax.lax.scan(
+    carry, (dgates, dgates_h, dh_seq) = jax.lax.scan(
         step,
-        (dh_final, dc_final),
+        carry,
         (residuals, h_prev, d_outputs, mask),
         reverse=True,
         unroll=spec.unroll,
@@ -149,6 +171,62 @@ def recurrence_bwd(spec, saved, cotangents):
             grads["bias_ih"] = dgates.sum(axis=(0, 1))
     if "bias_hh" in weights:
         grads["bias_hh"] = dgates_h.sum(axis=(0, 1))
+    return carry, grads, d_inputs
+
+
+def recurrence_bwd(spec, saved, cotangents):
+    """Propagate gradients back over time in chunks of `chunk_steps` steps.
+
+    Each chunk's gate gradients and shifted states stay in cache for its
+    weight-gradient matmul, instead of (T, B, G*H) arrays in memory.
+    """
+    weights, inputs, mask, carry0, hs, residuals = saved
+    d_final, d_outputs = cotangents
+    d_outputs = d_outputs if spec.cell_states else (d_outputs, None)
+    if spec.kind == "lstm":
+        (h0, c0), carry, cs = carry0, d_final, residuals[1]
+    else:
+        h0, c0, cs = carry0, None, None
+        carry = (d_final, jnp.zeros((), hs.dtype))
+    sequences = (inputs, hs, residuals, d_outputs, mask)
+    num_steps = hs.shape[0]
+    size = chunk_steps(num_steps, hs.shape[1])
+    head = num_steps % size
+
+    def state_before(seq, first, start):
+        """Return seq[start - 1], or `first` when start is 0."""
+        if seq is None:
+            return None
+        previous = jax.lax.dynamic_index_in_dim(
+            seq, jnp.maximum(start - 1, 0), keepdims=False
+        )
+        return jnp.where(start > 0, previous, first)
+
+    def body(state, index):
+        carry, grads = state
+        start = head + index * size
+        chunk = jax.tree.map(
+            lambda a: jax.lax.dynamic_slice_in_dim(a, start, size), sequences
+        )
+        before = (state_before(hs, h0, start), state_before(cs, c0, start))
+        carry, chunk_grads, d_inputs = chunk_backward(
+            spec, weights, carry, chunk, before
+        )
+        return (carry, jax.tree.map(jnp.add, grads, chunk_grads)), d_inputs
+
+    grads = jax.tree.map(jnp.zeros_like, weights)
+    (carry, grads), d_inputs = jax.lax.scan(
+        body, (carry, grads), jnp.arange(num_steps // size), reverse=True
+    )
+    d_inputs = d_inputs.reshape(num_steps - head, *d_inputs.shape[2:])
+    if head:
+        chunk = jax.tree.map(lambda a: a[:head], sequences)
+        carry, head_grads, d_head = chunk_backward(
+            spec, weights, carry, chunk, (h0, c0)
+        )
+        grads = jax.tree.map(jnp.add, grads, head_grads)
+        d_inputs = jnp.concatenate([d_head, d_inputs], axis=0)
+    dh0, dc0 = carry
     d_mask = None if mask is None else jnp.zeros_like(mask)
     d_carry = (dh0, dc0) if spec.kind == "lstm" else dh0
     return grads, d_inputs, d_mask, d_carry
