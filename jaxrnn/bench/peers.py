@@ -70,8 +70,17 @@ class Case:
         return directions * self.num_steps * self.batch * per_row
 
     def train_flops(self) -> int:
-        """Matmul FLOPs of a training step: 3x forward (forward, dW and dx)."""
-        return 3 * self.forward_flops()
+        """Matmul FLOPs of a training step, the work that every library must do.
+
+        The forward pass, the weight gradients (as many FLOPs again) and the
+        gradient of h through `weight_hh`, 2 * T * B * G * H * H a direction.
+        The inputs take no gradient, so no library computes dx, and the usual
+        estimate of 3x forward would overstate the rate.
+        """
+        directions = 2 if self.bidirectional else 1
+        gates = GATES[self.cell] * self.hidden_size
+        state_grad = 2 * self.num_steps * self.batch * gates * self.hidden_size
+        return 2 * self.forward_flops() + directions * state_grad
 
     def draw_inputs(self, seed: int = 0):
         """Return x (T, B, I) float32 and lengths (B,) int32 (None when full)."""
