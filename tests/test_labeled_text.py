@@ -94,6 +94,16 @@ def test_non_utf8_line_rejected(tmp_path):
         read_label_lines(file)
 
 
+def test_byte_order_mark_dropped(tmp_path):
+    file = tmp_path / "bom.txt"
+    file.write_bytes(b"\xef\xbb\xbf1 great film\n0 dull film\n")
+
+    examples = read_label_lines(file)
+
+    assert examples.tokens == [["great", "film"], ["dull", "film"]]
+    np.testing.assert_array_equal(examples.labels, [1, 0])
+
+
 def test_missing_text_path_rejected(tmp_path):
     with pytest.raises(FileNotFoundError, match="labeled text not found: .*nope"):
         read_text_source(tmp_path / "nope")

@@ -488,6 +488,35 @@ def test_lengths_out_of_range_raise(no_unroll, lengths):
     assert str(lengths) in str(error.value)
 
 
+@pytest.mark.parametrize("unroll", [0, -2, 2.0, True])
+def test_bad_unroll_raises(no_unroll, unroll):
+    layer = jaxrnn.GRU(I, H)
+    params = random_params(layer)
+    with pytest.raises(ValueError, match=f"unroll must be a positive int or None, got {unroll!r}"):
+        layer.apply(params, jnp.ones((T, B, I)), unroll=unroll)
+
+
+def test_default_unroll_by_length():
+    assert [unroll_module.default_unroll(t) for t in (0, 1, 8, 16, 17, 256)] == [
+        1, 1, 8, 16, 1, 1
+    ]
+
+
+@pytest.mark.parametrize("impl", ["scan", "fused"])
+def test_default_unroll_matches_one_step(impl):
+    layer = jaxrnn.LSTM(I, H, bidirectional=True)
+    params = random_params(layer)
+    x = jax.random.normal(jax.random.PRNGKey(3), (T, B, I))
+    loss = lambda p, u: jnp.sum(layer.apply(p, x, unroll=u, impl=impl)[0] ** 2)  # noqa: E731
+
+    whole, grads_whole = jax.value_and_grad(loss)(params, None)
+    single, grads_single = jax.value_and_grad(loss)(params, 1)
+
+    np.testing.assert_allclose(whole, single, rtol=1e-6)
+    for name in grads_single:
+        np.testing.assert_allclose(grads_whole[name], grads_single[name], rtol=1e-5, atol=1e-6)
+
+
 def test_wrong_lengths_shape_raises(no_unroll):
     layer = jaxrnn.GRU(I, H)
     params = random_params(layer)

@@ -105,8 +105,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unroll",
         type=int,
-        default=1,
-        help="scan steps per iteration for jaxrnn (default 1)",
+        default=None,
+        help="scan steps per iteration for jaxrnn (default: the layers' "
+        "default, whole up to 16 steps, else 1)",
     )
     parser.add_argument(
         "--quick",
@@ -133,11 +134,11 @@ def validate(args: argparse.Namespace) -> None:
     """Raise ValueError on option values that argparse cannot check."""
     if args.repeats < 1:
         raise ValueError(f"--repeats must be >= 1, got {args.repeats}")
-    if args.unroll < 1:
+    if args.unroll is not None and args.unroll < 1:
         raise ValueError(f"--unroll must be >= 1, got {args.unroll}")
 
 
-def build_runners(case: Case, impls, unroll: int):
+def build_runners(case: Case, impls, unroll: int | None):
     """Build and compile the runners of `case`, skipping any that cannot run."""
     runners = []
     for impl in impls:
@@ -148,7 +149,7 @@ def build_runners(case: Case, impls, unroll: int):
     return runners
 
 
-def time_case(case: Case, impls, repeats: int, unroll: int) -> dict:
+def time_case(case: Case, impls, repeats: int, unroll: int | None) -> dict:
     """Time one case in every implementation; return its JSON record."""
     runners = build_runners(case, impls, unroll)
     timings = time_round_robin(runners, repeats)
@@ -222,7 +223,7 @@ def run_memory(steps) -> list[dict]:
     return records
 
 
-def run_compile(unroll: int) -> dict:
+def run_compile(unroll: int | None) -> dict:
     """Compile the IMDB-size bidirectional LSTM step in both jaxrnn paths."""
     record = {"case": dataclasses.asdict(IMDB_CASE), "label": IMDB_CASE.label}
     for impl in ("fused", "scan"):

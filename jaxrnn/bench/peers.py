@@ -153,7 +153,9 @@ def make_jax_runner(name: str, forward, params, x, lengths) -> Runner:
     return Runner(name, run_train, run_infer, (train_s, infer_s))
 
 
-def jaxrnn_runner(case: Case, impl: str, unroll: int = 1, seed: int = 0) -> Runner:
+def jaxrnn_runner(
+    case: Case, impl: str, unroll: int | None = None, seed: int = 0
+) -> Runner:
     """Build the jaxrnn runner with `impl` `"fused"` or `"scan"`."""
     layer = JAXRNN_LAYERS[case.cell](
         case.input_size, case.hidden_size, bidirectional=case.bidirectional
@@ -232,7 +234,7 @@ def torch_runner(case: Case, seed: int = 0) -> Runner:
     return Runner("torch", run_train, run_infer, None)
 
 
-def build_runner(case: Case, impl: str, unroll: int = 1) -> Runner:
+def build_runner(case: Case, impl: str, unroll: int | None = None) -> Runner:
     """Build the runner of `impl`: jaxrnn-fused, jaxrnn-scan, torch or flax."""
     if impl.startswith("jaxrnn-"):
         return jaxrnn_runner(case, impl.removeprefix("jaxrnn-"), unroll)

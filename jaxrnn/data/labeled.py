@@ -48,9 +48,13 @@ class Examples(NamedTuple):
 
 
 def decode(data: bytes, file: Path) -> str:
-    """Decode UTF-8 bytes, raising a ValueError that names the file and line."""
+    """Decode UTF-8 bytes, raising a ValueError that names the file and line.
+
+    A leading byte-order mark, which some Windows editors write, is dropped,
+    so it never joins the first label or token.
+    """
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise ValueError(

@@ -179,7 +179,7 @@ class RecurrentLayer:
         c0: jax.Array | None = None,
         lengths: jax.Array | None = None,
         key: jax.Array | None = None,
-        unroll: int = 1,
+        unroll: int | None = None,
         return_states: bool = False,
         impl: str = "scan",
         remat_chunk: int | None = None,
@@ -194,7 +194,8 @@ class RecurrentLayer:
           c0: LSTM only: initial cell state (L*D, B, H); zeros when None.
           lengths: (B,) valid steps of each right-padded row; None for all T.
           key: PRNG key for dropout between layers; None in evaluation.
-          unroll: time steps per scan iteration.
+          unroll: time steps per scan iteration; None unrolls sequences of
+            up to 16 steps whole and runs longer ones one step at a time.
           return_states: also return the last layer's carry after every step.
           impl: `"scan"` (the reference unroll) or `"fused"` (one gate matmul
             a step and a hand-written backward pass, faster to train).
@@ -223,6 +224,7 @@ class RecurrentLayer:
         """
         batch = check_input(x, self.input_size, self.batch_first)
         check_params(params, self.param_shapes())
+        unrolling.check_unroll(unroll)
         num_steps = x.shape[1] if (self.batch_first and batch) else x.shape[0]
         if lengths is not None:
             lengths = check_lengths(lengths, batch, num_steps)

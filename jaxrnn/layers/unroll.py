@@ -14,6 +14,29 @@ from jaxrnn.cells.cell import Carry, Cell, Params
 from jaxrnn.layers import fused
 
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+# Sequences up to this many steps are unrolled whole by default.
+FULL_UNROLL_STEPS = 16
+
+
+def default_unroll(num_steps: int) -> int:
+    """Return the scan's steps per iteration for a sequence of T steps.
+
+    A short sequence is unrolled whole: the loop's fixed cost per iteration
+    dominates its small steps. At the binary-addition size (T=8, B=1, I=2,
+    H=16) a whole unroll took an Elman training step from 0.18 ms to
+    0.12 ms, LSTM from 0.26 ms to 0.15 ms (2-core AMD EPYC, jax 0.10.2,
+    medians of 200). Longer sequences keep one step per iteration, which
+    compiles fastest and ran as fast as 2 to 8 at T=256.
+    """
+    return num_steps if 0 < num_steps <= FULL_UNROLL_STEPS else 1
+
+
+def check_unroll(unroll) -> None:
+    """Raise a ValueError unless `unroll` is a positive int or None."""
+    if unroll is not None and (
+        isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 1
+    ):
+        raise ValueError(f"unroll must be a positive int or None, got {unroll!r}")
 
 
 def param_suffix(layer: int, direction: int) -> str:
@@ -110,7 +133,7 @@ def unroll(
     lengths: jax.Array | None = None,
     dropout: float = 0.0,
     key: jax.Array | None = None,
-    unroll: int = 1,
+    unroll: int | None = None,
     return_states: bool = False,
     impl: str = "scan",
     remat_chunk: int | None = None,
@@ -129,7 +152,7 @@ def unroll(
       dropout: probability of zeroing a unit of each layer's output except
         the last, applied only when `key` is given.
       key: PRNG key for dropout; pass None in evaluation.
-      unroll: steps per scan iteration.
+      unroll: steps per scan iteration; None picks `default_unroll(T)`.
       return_states: also return the last layer's carry after every step.
       impl: `"scan"`, this module's reference `scan_direction`, or `"fused"`,
         `jaxrnn.layers.fused.scan_direction` with its hand-written backward.
@@ -148,6 +171,9 @@ def unroll(
     """
     if impl not in ("scan", "fused"):
         raise ValueError(f"impl must be 'scan' or 'fused', got {impl!r}")
+    check_unroll(unroll)
+    if unroll is None:
+        unroll = default_unroll(x.shape[0])
     if impl == "scan" and remat_chunk is not None:
         raise ValueError(f"remat_chunk needs impl='fused', got impl={impl!r}")
     run_direction = scan_direction

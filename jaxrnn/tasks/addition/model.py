@@ -29,7 +29,9 @@ def init_default_params(key: jax.Array, rnn: RNN) -> dict:
     return {"rnn": rnn.init(rnn_key), "readout": readout}
 
 
-def sum_logits(rnn: RNN, params: dict, inputs: jax.Array, unroll: int = 1) -> jax.Array:
+def sum_logits(
+    rnn: RNN, params: dict, inputs: jax.Array, unroll: int | None = None
+) -> jax.Array:
     """Compute the logit of each sum bit.
 
     Maps inputs (B, T, 2) to logits (B, T), or unbatched (T, 2) to (T,).
