@@ -492,14 +492,15 @@ def test_lengths_out_of_range_raise(no_unroll, lengths):
 def test_bad_unroll_raises(no_unroll, unroll):
     layer = jaxrnn.GRU(I, H)
     params = random_params(layer)
-    with pytest.raises(ValueError, match=f"unroll must be a positive int or None, got {unroll!r}"):
+    match = f"unroll must be a positive int or None, got {unroll!r}"
+    with pytest.raises(ValueError, match=match):
         layer.apply(params, jnp.ones((T, B, I)), unroll=unroll)
 
 
 def test_default_unroll_by_length():
-    assert [unroll_module.default_unroll(t) for t in (0, 1, 8, 16, 17, 256)] == [
-        1, 1, 8, 16, 1, 1
-    ]
+    lengths = (0, 1, 8, 16, 17, 256)
+    unrolls = [unroll_module.default_unroll(t) for t in lengths]
+    assert unrolls == [1, 1, 8, 16, 1, 1]
 
 
 @pytest.mark.parametrize("impl", ["scan", "fused"])
@@ -514,7 +515,9 @@ def test_default_unroll_matches_one_step(impl):
 
     np.testing.assert_allclose(whole, single, rtol=1e-6)
     for name in grads_single:
-        np.testing.assert_allclose(grads_whole[name], grads_single[name], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            grads_whole[name], grads_single[name], rtol=1e-5, atol=1e-6
+        )
 
 
 def test_wrong_lengths_shape_raises(no_unroll):

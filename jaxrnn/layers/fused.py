@@ -114,7 +114,7 @@ def weight_grad(d_out: jax.Array, operand: jax.Array) -> jax.Array:
 
 
 def chunk_steps(num_steps: int, batch: int) -> int:
-    """Steps per chunk of the backward pass: about `CHUNK_ROWS` rows of T*B."""
+    """Return the steps per chunk of the backward pass: about `CHUNK_ROWS` rows."""
     return max(1, min(num_steps, CHUNK_ROWS // max(batch, 1)))
 
 
