@@ -207,7 +207,10 @@ def entry_point() -> int:
     `main` raises ValueError and OSError to its callers. From a shell they
     mean a bad option, a missing file or a folder that cannot be written, so
     this logs them as one error line and returns 1. The traceback is logged
-    at DEBUG level, which --verbose shows.
+    at DEBUG level, which --verbose shows. Ctrl-C outside a training loop
+    (while data loads or final results are written) returns 130 with one
+    warning line. Files are written to a temporary name and renamed, so an
+    interrupted write leaves the earlier file intact.
     """
     try:
         return main()
@@ -215,6 +218,10 @@ def entry_point() -> int:
         logger.error("%s", error)
         logger.debug("traceback of the error above", exc_info=True)
         return 1
+    except KeyboardInterrupt:
+        logger.warning("interrupted")
+        logger.debug("traceback of the interrupt", exc_info=True)
+        return 130
 
 
 if __name__ == "__main__":

@@ -50,6 +50,18 @@ def test_out_is_a_file(tmp_path, monkeypatch, capsys):
     assert out.read_text() == "keep me"
 
 
+def test_ctrl_c_outside_training(tmp_path, monkeypatch, capsys):
+    def interrupt(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("jaxrnn.tasks.addition.run", interrupt)
+    status = run_command(monkeypatch, "train", "addition", "--out", str(tmp_path))
+    err = capsys.readouterr().err
+    assert status == 130
+    assert "Traceback" not in err
+    assert " WARNING jaxrnn.cli: interrupted" in err
+
+
 def test_out_cannot_be_created(tmp_path, monkeypatch, capsys):
     parent = tmp_path / "file"
     parent.write_text("")
