@@ -497,6 +497,16 @@ def test_bad_unroll_raises(no_unroll, unroll):
         layer.apply(params, jnp.ones((T, B, I)), unroll=unroll)
 
 
+def test_numpy_int_unroll_accepted():
+    layer = jaxrnn.GRU(I, H)
+    params = random_params(layer)
+    x = jnp.ones((T, B, I))
+
+    output, _ = layer.apply(params, x, unroll=np.int64(2))
+
+    np.testing.assert_allclose(output, layer.apply(params, x, unroll=1)[0], rtol=1e-6)
+
+
 def test_default_unroll_by_length():
     lengths = (0, 1, 8, 16, 17, 256)
     unrolls = [unroll_module.default_unroll(t) for t in lengths]

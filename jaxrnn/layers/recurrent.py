@@ -224,7 +224,7 @@ class RecurrentLayer:
         """
         batch = check_input(x, self.input_size, self.batch_first)
         check_params(params, self.param_shapes())
-        unrolling.check_unroll(unroll)
+        unroll = unrolling.check_unroll(unroll)
         num_steps = x.shape[1] if (self.batch_first and batch) else x.shape[0]
         if lengths is not None:
             lengths = check_lengths(lengths, batch, num_steps)

@@ -6,6 +6,7 @@ is handled here once for all cells.
 """
 
 import functools
+import numbers
 
 import jax
 import jax.numpy as jnp
@@ -31,12 +32,14 @@ def default_unroll(num_steps: int) -> int:
     return num_steps if 0 < num_steps <= FULL_UNROLL_STEPS else 1
 
 
-def check_unroll(unroll) -> None:
-    """Raise a ValueError unless `unroll` is a positive int or None."""
-    if unroll is not None and (
-        isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 1
-    ):
+def check_unroll(unroll) -> int | None:
+    """Return `unroll` as an int or None; raise a ValueError unless it is positive."""
+    if unroll is None:
+        return None
+    integral = isinstance(unroll, numbers.Integral) and not isinstance(unroll, bool)
+    if not integral or unroll < 1:
         raise ValueError(f"unroll must be a positive int or None, got {unroll!r}")
+    return int(unroll)
 
 
 def param_suffix(layer: int, direction: int) -> str:
@@ -171,7 +174,7 @@ def unroll(
     """
     if impl not in ("scan", "fused"):
         raise ValueError(f"impl must be 'scan' or 'fused', got {impl!r}")
-    check_unroll(unroll)
+    unroll = check_unroll(unroll)
     if unroll is None:
         unroll = default_unroll(x.shape[0])
     if impl == "scan" and remat_chunk is not None:
