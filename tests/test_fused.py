@@ -220,3 +220,30 @@ def test_fused_gradient_empty_batch(name):
     for value in jax.tree.leaves(grads):
         assert value.shape != ()
         np.testing.assert_array_equal(value, 0.0)
+
+
+# Half-precision weights run in float32 (the carries are at least float32),
+# so the backward chunks sum their weight gradients in float32 too.
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+@pytest.mark.parametrize("name", ["rnn_tanh", "lstm", "gru"])
+def test_backward_chunks_half_precision_weights(name, dtype, monkeypatch):
+    monkeypatch.setattr(fused, "CHUNK_ROWS", 12)
+    layer = LAYERS[name]
+    params = jax.tree.map(
+        lambda w: w.astype(dtype), layer.init(jax.random.PRNGKey(2))
+    )
+    x = jax.random.normal(jax.random.PRNGKey(3), (T, B, I))
+
+    def loss(p, impl):
+        return jnp.sum(jnp.sin(layer.apply(p, x, impl=impl)[0]))
+
+    grad_fn = jax.jit(jax.grad(loss), static_argnums=1)
+    reference = grad_fn(params, "scan")
+    candidate = grad_fn(params, "fused")
+
+    pairs = zip(jax.tree.leaves(reference), jax.tree.leaves(candidate))
+    for expected, actual in pairs:
+        error = relative_error(
+            expected.astype(jnp.float32), actual.astype(jnp.float32)
+        )
+        assert error <= 2e-2

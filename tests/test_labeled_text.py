@@ -104,6 +104,18 @@ def test_byte_order_mark_dropped(tmp_path):
     np.testing.assert_array_equal(examples.labels, [1, 0])
 
 
+def test_line_breaks_inside_text_kept(tmp_path):
+    file = tmp_path / "breaks.txt"
+    text = "1 great\x0cfilm\r\n0 dull\u2028film\x85again\r1 fine\n"
+    file.write_bytes(text.encode())
+
+    examples = read_label_lines(file, tokenizer="whitespace")
+
+    expected = [["great", "film"], ["dull", "film", "again"], ["fine"]]
+    assert examples.tokens == expected
+    np.testing.assert_array_equal(examples.labels, [1, 0, 1])
+
+
 def test_missing_text_path_rejected(tmp_path):
     with pytest.raises(FileNotFoundError, match="labeled text not found: .*nope"):
         read_text_source(tmp_path / "nope")

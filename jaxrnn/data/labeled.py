@@ -13,6 +13,7 @@ and bytes that are not UTF-8 raise a ValueError naming the file and line.
 Blank lines are skipped, with one warning per file that counts them.
 """
 
+import io
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -85,7 +86,11 @@ def read_label_lines(file: Path, tokenizer: str = "words") -> Examples:
     split = TOKENIZERS[tokenizer]
     tokens, labels = [], []
     blank = 0
-    for number, line in enumerate(decode(file.read_bytes(), file).splitlines(), 1):
+    # Universal newlines break lines at \n, \r\n and \r only, unlike
+    # str.splitlines, which also breaks them at \f, \x85 and \u2028 in text.
+    lines = io.StringIO(decode(file.read_bytes(), file), newline=None)
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip("\n")
         if not line.strip():
             blank += 1
             continue

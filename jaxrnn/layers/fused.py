@@ -214,7 +214,11 @@ def recurrence_bwd(spec, saved, cotangents):
         )
         return (carry, jax.tree.map(jnp.add, grads, chunk_grads)), d_inputs
 
-    grads = jax.tree.map(jnp.zeros_like, weights)
+    # Sum in the dtype the steps run in, which is wider than bfloat16 or
+    # float16 weights, so that the scan's carry keeps one dtype.
+    grads = jax.tree.map(
+        lambda w: jnp.zeros(w.shape, jnp.result_type(w, hs)), weights
+    )
     (carry, grads), d_inputs = jax.lax.scan(
         body, (carry, grads), jnp.arange(num_steps // size), reverse=True
     )
