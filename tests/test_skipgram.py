@@ -430,3 +430,45 @@ def test_pretrain_resume_matches_one_run(tmp_path):
 def test_pretrain_needs_data(tmp_path):
     with pytest.raises(ValueError, match="--data is required"):
         cli.main(["pretrain", "embeddings", "--out", str(tmp_path / "o")])
+
+
+def lm_argv(corpus, vectors, out, *options) -> list:
+    """Return the arguments of a one-step `pretrain lm` run from `vectors`."""
+    argv = ["pretrain", "lm", "--data", str(corpus), "--out", str(out)]
+    argv += ["--init", str(vectors), "--embed-size", "4", "--hidden-size", "6"]
+    argv += ["--bptt", "4", "--batch-size", "4", "--num-sampled", "3"]
+    return argv + ["--rounds", "1", "--steps-per-round", "1", *options]
+
+
+def test_lm_starts_from_vectors(tmp_path):
+    vocab = small_vectors(tmp_path / "vectors.npz")
+    vectors = load_pretrained(tmp_path / "vectors.npz").params["embedding"]
+    corpus = tmp_path / "corpus.txt"
+    # "film" is not among the vectors' words, so it is read as <unk>.
+    corpus.write_text("the plot was good film\nthe plot was dull\n" * 10, "utf-8")
+    out = tmp_path / "lm"
+    # One step at a learning rate of 1e-9 leaves the embedding as it started.
+    argv = lm_argv(corpus, tmp_path / "vectors.npz", out, "--learning-rate", "1e-9")
+    assert cli.main(argv) == 0
+    lm = load_pretrained(out / "lm.npz")
+    assert lm.vocab.words == vocab.words
+    np.testing.assert_allclose(lm.params["embedding"], vectors, atol=1e-6)
+    assert json.loads((out / "summary.json").read_text())["vocab_size"] == 7
+
+
+def test_lm_init_mismatch_rejected(tmp_path):
+    small_vectors(tmp_path / "vectors.npz")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the plot was good the plot was dull\n" * 20, "utf-8")
+    vectors = tmp_path / "vectors.npz"
+    cases = [
+        (["--tokenizer", "ptb"], "of 'words' tokens but --tokenizer is 'ptb'; pass --tokenizer words"),
+        (["--embed-size", "5"], "of width 4 but --embed-size is 5; pass --embed-size 4"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ValueError, match=message):
+            cli.main(lm_argv(corpus, vectors, tmp_path / "out", *options))
+        assert not (tmp_path / "out").exists()
+    assert cli.main(lm_argv(corpus, vectors, tmp_path / "lm")) == 0
+    with pytest.raises(ValueError, match="is a language model; pretrain lm starts only"):
+        cli.main(lm_argv(corpus, tmp_path / "lm" / "lm.npz", tmp_path / "out"))

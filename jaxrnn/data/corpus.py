@@ -87,6 +87,7 @@ def load_corpus(
     heldout_fraction: float = 0.02,
     seed: int = 0,
     tokenizer: str = "words",
+    vocab: Vocab | None = None,
 ) -> Corpus:
     """Read, tokenize and encode unlabeled text for pretraining.
 
@@ -100,6 +101,9 @@ def load_corpus(
       seed: seeds the held-out draw.
       tokenizer: a key of `jaxrnn.data.tokenize.TOKENIZERS`; "ptb" matches
         SST-2's tokens.
+      vocab: a vocabulary to encode with, such as pretrained word vectors';
+        None builds one on the training documents with `vocab_size` and
+        `min_count`.
 
     Returns:
       The vocabulary and both id streams.
@@ -137,10 +141,11 @@ def load_corpus(
     heldout_rows = set(order[:num_heldout].tolist())
     train_docs = [d for i, d in enumerate(documents) if i not in heldout_rows]
     heldout_docs = [d for i, d in enumerate(documents) if i in heldout_rows]
-    counts = Counter()
-    for tokens in train_docs:
-        counts.update(tokens)
-    vocab = Vocab.from_counts(counts, vocab_size, min_count)
+    if vocab is None:
+        counts = Counter()
+        for tokens in train_docs:
+            counts.update(tokens)
+        vocab = Vocab.from_counts(counts, vocab_size, min_count)
     train = vocab.encode(t for tokens in train_docs for t in tokens)
     heldout = vocab.encode(t for tokens in heldout_docs for t in tokens)
     logger.info(

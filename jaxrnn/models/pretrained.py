@@ -254,6 +254,41 @@ def load_pretrained(path: Path) -> Pretrained:
     return Pretrained(params, model, vocab, meta.get("metrics", {}), tokenizer)
 
 
+def padded_embedding(pretrained: Pretrained) -> np.ndarray:
+    """Return a copy of the pretrained embedding (V, E) whose `<pad>` row is zero."""
+    embedding = np.array(pretrained.params["embedding"])
+    embedding[PAD_ID] = 0.0
+    return embedding
+
+
+def load_word_vectors(path: Path, tokenizer: str, embed_size: int) -> Pretrained:
+    """Read the word vectors of `jaxrnn pretrain embeddings` to start a language model.
+
+    Raises:
+      FileNotFoundError, ValueError: as `load_pretrained`, or `path` holds a
+        language model, or its tokenizer or E differ from the given ones.
+    """
+    pretrained = load_pretrained(path)
+    if not isinstance(pretrained.model, SkipGram):
+        raise ValueError(
+            f"--init {path} is a language model; pretrain lm starts only from the "
+            f"vectors.npz of `jaxrnn pretrain embeddings` (resume a run with "
+            f"--resume DIR instead)"
+        )
+    if pretrained.tokenizer != tokenizer:
+        raise ValueError(
+            f"--init {path} holds vectors of {pretrained.tokenizer!r} tokens but "
+            f"--tokenizer is {tokenizer!r}; pass --tokenizer {pretrained.tokenizer}"
+        )
+    if pretrained.model.embed_size != embed_size:
+        raise ValueError(
+            f"--init {path} holds vectors of width {pretrained.model.embed_size} but "
+            f"--embed-size is {embed_size}; pass --embed-size "
+            f"{pretrained.model.embed_size}"
+        )
+    return pretrained
+
+
 def init_from_pretrained(
     params: dict, classifier: SequenceClassifier, pretrained: Pretrained
 ) -> dict:
@@ -295,8 +330,7 @@ def init_from_pretrained(
                 f"--init: the classifier's {name} is {mine!r} but the pretrained "
                 f"model's is {theirs!r}; {fix}"
             )
-    embedding = np.array(pretrained.params["embedding"])
-    embedding[PAD_ID] = 0.0
+    embedding = padded_embedding(pretrained)
     if isinstance(lm, SkipGram):
         logger.info("initialized the embedding from word vectors")
         return {**params, "embedding": embedding}

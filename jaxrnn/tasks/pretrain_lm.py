@@ -9,7 +9,9 @@ documents is held out, and its perplexity under the full softmax (of the
 forward direction, with --bidirectional) is reported after every round of
 --steps-per-round steps. `--tokenizer ptb` splits the text into Penn
 Treebank tokens, as SST-2's sentences are, so that a model meant for SST-2
-shares its vocabulary.
+shares its vocabulary. `--init FILE` starts the embedding from the skip-gram
+vectors of `jaxrnn pretrain embeddings` and encodes the text with their
+vocabulary.
 
 Each batch is B windows of T tokens at random positions in the training
 stream, every window starting from a zero state.
@@ -29,13 +31,18 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 
 from jaxrnn.data.corpus import load_corpus, random_windows, sequential_windows
 from jaxrnn.models.classifier import CELLS, IMPLS
 from jaxrnn.models.language_model import LanguageModel
-from jaxrnn.models.pretrained import save_pretrained
+from jaxrnn.models.pretrained import (
+    load_word_vectors,
+    padded_embedding,
+    save_pretrained,
+)
 from jaxrnn.tasks.pretraining import (
     add_corpus_arguments,
     check_arguments,
@@ -138,6 +145,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=2e-3,
         help="AdamW learning rate (default 2e-3)",
     )
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="start the embedding from the vectors.npz of `jaxrnn pretrain "
+        "embeddings`; its vocabulary replaces --vocab-size and --min-count, and "
+        "--tokenizer and --embed-size must match it",
+    )
     add_loop_arguments(parser, checkpoint_every=None)
 
 
@@ -171,6 +187,9 @@ def run(args: argparse.Namespace) -> dict:
             "second layer would read reverse outputs that have seen the forward "
             "direction's targets"
         )
+    vectors = None
+    if args.init is not None:
+        vectors = load_word_vectors(args.init, args.tokenizer, args.embed_size)
     corpus = load_corpus(
         require_data(args),
         vocab_size=args.vocab_size,
@@ -178,6 +197,7 @@ def run(args: argparse.Namespace) -> dict:
         heldout_fraction=args.heldout_fraction,
         seed=args.seed,
         tokenizer=args.tokenizer,
+        vocab=None if vectors is None else vectors.vocab,
     )
     heldout = corpus.heldout[: args.max_heldout_tokens + 1]
     model = LanguageModel(
@@ -206,7 +226,11 @@ def run(args: argparse.Namespace) -> dict:
 
     perplexity = make_perplexity(model, heldout, args.bptt, args.batch_size)
     init_key, train_key = jax.random.split(jax.random.key(args.seed))
-    state = init_state(model.init(init_key), optimizer, train_key)
+    params = model.init(init_key)
+    if vectors is not None:
+        params["embedding"] = jnp.asarray(padded_embedding(vectors))
+        logger.info("initialized the embedding from the word vectors of %s", args.init)
+    state = init_state(params, optimizer, train_key)
     train_step = jax.jit(
         make_train_step(loss_fn, optimizer, accumulate=args.accumulate)
     )
