@@ -12,10 +12,12 @@ Recommended recipe (the defaults): a one-layer bidirectional GRU, E = H =
 every word seen in training (min count 1), AdamW at 2e-3 with weight decay
 1e-4, batch 32, 8 epochs. It is best started from skip-gram word vectors
 trained on the IMDB training reviews in SST-2's tokens (`jaxrnn pretrain
-embeddings --tokenizer ptb`, then `--init OUT/vectors.npz`). A language
-model pretrained on IMDB (`jaxrnn pretrain lm`) needs `--init FILE` plus
-the LM's `--cell` and `--hidden-size`. Measured figures are in
-docs/results.md.
+embeddings --tokenizer ptb`, then `--init OUT/vectors.npz`). A
+bidirectional GRU language model of the same size pretrained from those
+vectors (`jaxrnn pretrain lm --init OUT/vectors.npz --cell gru
+--bidirectional --hidden-size 128`) reaches the same accuracy; a language
+model of another cell or size needs its `--cell` and `--hidden-size` here
+too. Measured figures are in docs/results.md.
 """
 
 import argparse
