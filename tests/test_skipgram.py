@@ -1,6 +1,8 @@
 """Skip-gram word vectors: sampling, loss, pretraining and classifiers started from them."""
 
+import argparse
 import json
+import logging
 
 import jax
 import jax.numpy as jnp
@@ -14,10 +16,12 @@ from jaxrnn.models import SequenceClassifier
 from jaxrnn.models.pretrained import (
     init_from_pretrained,
     load_pretrained,
+    padded_embedding,
     save_word_vectors,
 )
 from jaxrnn.models.skipgram import SkipGram
 from jaxrnn.tasks import pretrain_embeddings
+from jaxrnn.tasks.pretrain_lm import check_vector_coverage
 
 GROUPS = (
     ["good", "great", "superb", "fine", "lovely", "brilliant"],
@@ -472,3 +476,55 @@ def test_lm_init_mismatch_rejected(tmp_path):
     assert cli.main(lm_argv(corpus, vectors, tmp_path / "lm")) == 0
     with pytest.raises(ValueError, match="is a language model; pretrain lm starts only"):
         cli.main(lm_argv(corpus, tmp_path / "lm" / "lm.npz", tmp_path / "out"))
+
+
+def test_lm_init_unreadable_file_names_option(tmp_path):
+    vectors = tmp_path / "vectors.npz"
+    vocab = small_vectors(vectors)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the plot was good the plot was dull\n" * 20, "utf-8")
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(vectors.read_bytes()[:100])
+    (tmp_path / "truncated.json").write_text(vectors.with_suffix(".json").read_text())
+    nan = load_pretrained(vectors).params["embedding"].copy()
+    nan[2, 0] = np.nan
+    save_word_vectors(tmp_path / "nan.npz", nan, SkipGram(7, 4), vocab, {})
+    cases = [
+        (tmp_path / "missing.npz", FileNotFoundError, "not found"),
+        (tmp_path, ValueError, "is a folder"),
+        (vectors.with_suffix(".json"), ValueError, "is a .json file"),
+        (truncated, ValueError, "is not a readable .npz file"),
+        (tmp_path / "nan.npz", ValueError, "1 NaN or infinite values"),
+    ]
+    for path, error, message in cases:
+        with pytest.raises(error, match=f"^--init: .*{message}"):
+            cli.main(lm_argv(corpus, path, tmp_path / "out"))
+        assert not (tmp_path / "out").exists()
+
+
+def test_lm_init_float16_vectors_become_float32(tmp_path):
+    vocab = Vocab(("<pad>", "<unk>", "the", "plot"))
+    vectors = np.ones((len(vocab), 4), np.float16)
+    model = SkipGram(vocab_size=len(vocab), embed_size=4)
+    save_word_vectors(tmp_path / "vectors.npz", vectors, model, vocab, {})
+    embedding = padded_embedding(load_pretrained(tmp_path / "vectors.npz"))
+    assert embedding.dtype == np.float32
+    np.testing.assert_array_equal(embedding[0], np.zeros(4))
+
+
+def test_lm_init_rejects_text_outside_vocabulary(tmp_path):
+    small_vectors(tmp_path / "vectors.npz")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a film about cats and dogs and birds\n" * 40, "utf-8")
+    with pytest.raises(ValueError, match="none of the .* training tokens of --data"):
+        cli.main(lm_argv(corpus, tmp_path / "vectors.npz", tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_lm_init_warns_when_most_tokens_unknown(caplog):
+    args = argparse.Namespace(init="v.npz", data="c.txt", tokenizer="words")
+    with caplog.at_level(logging.INFO):
+        check_vector_coverage(np.array([1, 1, 1, 2], np.int32), args)
+    assert caplog.records[-1].levelno == logging.WARNING
+    assert "75.0% of the training tokens" in caplog.text
+    assert "--vocab-size and --min-count are ignored" in caplog.text

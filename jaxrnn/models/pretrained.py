@@ -255,8 +255,10 @@ def load_pretrained(path: Path) -> Pretrained:
 
 
 def padded_embedding(pretrained: Pretrained) -> np.ndarray:
-    """Return a copy of the pretrained embedding (V, E) whose `<pad>` row is zero."""
-    embedding = np.array(pretrained.params["embedding"])
+    """Return a float32 copy of the pretrained embedding (V, E) whose `<pad>` row is zero."""
+    # The models' own parameters are float32, and a float16 embedding makes
+    # the first optimizer step fail on mixed dtypes.
+    embedding = np.array(pretrained.params["embedding"], dtype=np.float32)
     embedding[PAD_ID] = 0.0
     return embedding
 
@@ -268,7 +270,12 @@ def load_word_vectors(path: Path, tokenizer: str, embed_size: int) -> Pretrained
       FileNotFoundError, ValueError: as `load_pretrained`, or `path` holds a
         language model, or its tokenizer or E differ from the given ones.
     """
-    pretrained = load_pretrained(path)
+    try:
+        pretrained = load_pretrained(path)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"--init: {err}") from None
+    except ValueError as err:
+        raise ValueError(f"--init: {err}") from None
     if not isinstance(pretrained.model, SkipGram):
         raise ValueError(
             f"--init {path} is a language model; pretrain lm starts only from the "

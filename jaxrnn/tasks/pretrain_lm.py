@@ -36,6 +36,7 @@ import numpy as np
 import optax
 
 from jaxrnn.data.corpus import load_corpus, random_windows, sequential_windows
+from jaxrnn.data.vocab import UNK_ID
 from jaxrnn.models.classifier import CELLS, IMPLS
 from jaxrnn.models.language_model import LanguageModel
 from jaxrnn.models.pretrained import (
@@ -176,6 +177,28 @@ def make_perplexity(
     return perplexity
 
 
+def check_vector_coverage(train: np.ndarray, args: argparse.Namespace) -> None:
+    """Log the share of training tokens outside the --init vocabulary.
+
+    Raises:
+      ValueError: every training token is outside it, so all are `<unk>`.
+    """
+    unknown = float(np.mean(train == UNK_ID))
+    if unknown == 1.0:
+        raise ValueError(
+            f"--init {args.init}: none of the {len(train)} training tokens of --data "
+            f"{args.data} is in the vectors' vocabulary, so all are <unk>; expected "
+            f"vectors pretrained on similar text with --tokenizer {args.tokenizer}"
+        )
+    log = logger.warning if unknown > 0.5 else logger.info
+    log(
+        "--init %s: %.1f%% of the training tokens are outside its vocabulary and "
+        "read as <unk> (--vocab-size and --min-count are ignored)",
+        args.init,
+        100 * unknown,
+    )
+
+
 def run(args: argparse.Namespace) -> dict:
     """Train the language model, write lm.npz and lm.json, and return the summary."""
     wall_start = time.perf_counter()
@@ -199,6 +222,8 @@ def run(args: argparse.Namespace) -> dict:
         tokenizer=args.tokenizer,
         vocab=None if vectors is None else vectors.vocab,
     )
+    if vectors is not None:
+        check_vector_coverage(corpus.train, args)
     heldout = corpus.heldout[: args.max_heldout_tokens + 1]
     model = LanguageModel(
         vocab_size=len(corpus.vocab),
