@@ -33,6 +33,7 @@ import jax.numpy as jnp
 
 from jaxrnn.cells.cell import Carry, Cell, Params
 from jaxrnn.layers.fused_steps import (
+    ELMAN_KINDS,
     SUPPORTED_KINDS,
     Spec,
     backward_step,
@@ -140,6 +141,9 @@ def chunk_backward(spec: Spec, weights: Params, carry, chunk, before):
     if spec.kind == "lstm":
         gates, cs, ms = residuals
         residuals = (gates, cs, ms, shift_in(c_before, cs))
+    elif spec.kind in ELMAN_KINDS:
+        # h = act(pre) at every valid step, and padded steps get no gradient.
+        residuals = hs
 
     def step(carry, step_inputs):
         return backward_step(spec, weights, carry, step_inputs)

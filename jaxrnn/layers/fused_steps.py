@@ -111,8 +111,9 @@ def forward_step(spec: Spec, laid: Params, carry, x_t, valid):
     """
     h = carry[0] if spec.kind == "lstm" else carry
     if spec.kind in ELMAN_KINDS:
+        # The backward pass reads act(pre) from the saved h, so nothing else is kept.
         new = activate_elman(spec.kind, preactivations(spec, laid, x_t, h))
-        new_carry, residuals = new, new
+        new_carry, residuals = new, None
     elif spec.kind == "lstm":
         gates = preactivations(spec, laid, x_t, h)
         size = gates.shape[-1] // 4
