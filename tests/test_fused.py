@@ -223,7 +223,8 @@ def test_fused_gradient_empty_batch(name):
 
 
 # Half-precision weights run in float32 (the carries are at least float32),
-# so the backward chunks sum their weight gradients in float32 too.
+# so the backward chunks sum their weight gradients in float32 too, and
+# return them in the weights' dtype.
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
 @pytest.mark.parametrize("name", ["rnn_tanh", "lstm", "gru"])
 def test_backward_chunks_half_precision_weights(name, dtype, monkeypatch):
@@ -247,3 +248,4 @@ def test_backward_chunks_half_precision_weights(name, dtype, monkeypatch):
             expected.astype(jnp.float32), actual.astype(jnp.float32)
         )
         assert error <= 2e-2
+        assert actual.dtype == dtype

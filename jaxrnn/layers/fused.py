@@ -233,6 +233,9 @@ def recurrence_bwd(spec, saved, cotangents):
         )
         grads = jax.tree.map(jnp.add, grads, head_grads)
         d_inputs = jnp.concatenate([d_head, d_inputs], axis=0)
+    # Cotangents take their primals' dtypes, as autodiff of the scan gives them.
+    grads = jax.tree.map(lambda g, w: g.astype(w.dtype), grads, weights)
+    d_inputs = d_inputs.astype(inputs.dtype)
     dh0, dc0 = carry
     d_mask = None if mask is None else jnp.zeros_like(mask)
     d_carry = (dh0, dc0) if spec.kind == "lstm" else dh0
