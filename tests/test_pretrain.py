@@ -119,6 +119,16 @@ def test_missing_pretrained_file(tmp_path):
         load_pretrained(tmp_path / "lm.npz")
 
 
+def test_train_init_missing_file_named(tmp_path):
+    labeled = tmp_path / "labeled.txt"
+    labeled.write_text("1 good\n0 bad\n" * 5, encoding="utf-8")
+    argv = ["train", "text", "--data", str(labeled), "--out", str(tmp_path / "run")]
+    argv += ["--init", str(tmp_path / "lm.npz")]
+    with pytest.raises(FileNotFoundError, match="^--init: pretrained file .*lm.npz not found"):
+        cli.main(argv)
+    assert not (tmp_path / "run").exists()
+
+
 def test_corpus_reads_train_reviews_only(tmp_path):
     archive = tmp_path / "imdb.tar.gz"
     members = {

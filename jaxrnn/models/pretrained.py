@@ -263,19 +263,29 @@ def padded_embedding(pretrained: Pretrained) -> np.ndarray:
     return embedding
 
 
-def load_word_vectors(path: Path, tokenizer: str, embed_size: int) -> Pretrained:
-    """Read the word vectors of `jaxrnn pretrain embeddings` to start a language model.
+def load_init(path: Path) -> Pretrained:
+    """Read the file of an --init option, as `load_pretrained`.
 
     Raises:
-      FileNotFoundError, ValueError: as `load_pretrained`, or `path` holds a
-        language model, or its tokenizer or E differ from the given ones.
+      FileNotFoundError, ValueError: as `load_pretrained`, with the message
+        starting "--init: ".
     """
     try:
-        pretrained = load_pretrained(path)
+        return load_pretrained(path)
     except FileNotFoundError as err:
         raise FileNotFoundError(f"--init: {err}") from None
     except ValueError as err:
         raise ValueError(f"--init: {err}") from None
+
+
+def load_word_vectors(path: Path, tokenizer: str, embed_size: int) -> Pretrained:
+    """Read the word vectors of `jaxrnn pretrain embeddings` to start a language model.
+
+    Raises:
+      FileNotFoundError, ValueError: as `load_init`, or `path` holds a
+        language model, or its tokenizer or E differ from the given ones.
+    """
+    pretrained = load_init(path)
     if not isinstance(pretrained.model, SkipGram):
         raise ValueError(
             f"--init {path} is a language model; pretrain lm starts only from the "

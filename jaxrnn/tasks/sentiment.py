@@ -33,7 +33,7 @@ from jaxrnn.data.labeled import (
 from jaxrnn.data.tokenized import TokenizedSplit
 from jaxrnn.data.vocab import UNK_ID, Vocab
 from jaxrnn.models.classifier import SequenceClassifier
-from jaxrnn.models.pretrained import Pretrained, init_from_pretrained, load_pretrained
+from jaxrnn.models.pretrained import Pretrained, init_from_pretrained, load_init
 from jaxrnn.training import (
     LoopOptions,
     RunOutputs,
@@ -513,7 +513,7 @@ def run(args: argparse.Namespace, load, tokenizer: str | None = None) -> dict:
         keep_resumed_schedule(args)
     pretrained = None
     if args.init is not None:
-        pretrained = load_pretrained(args.init)
+        pretrained = load_init(args.init)
         logger.info(
             "--init %s: vocabulary of %d entries", args.init, len(pretrained.vocab)
         )
@@ -575,7 +575,7 @@ def evaluate_run(args: argparse.Namespace, run_dir: Path, load) -> dict:
       ValueError: the data's vocabulary differs from the checkpoint's.
       FileNotFoundError: the run has no checkpoint.
     """
-    vocab = None if args.init is None else load_pretrained(args.init).vocab
+    vocab = None if args.init is None else load_init(args.init).vocab
     data = load(args, vocab)
     model = build_model(args, len(data.vocab))
     optimizer = make_optimizer(
