@@ -124,7 +124,8 @@ def test_train_init_missing_file_named(tmp_path):
     labeled.write_text("1 good\n0 bad\n" * 5, encoding="utf-8")
     argv = ["train", "text", "--data", str(labeled), "--out", str(tmp_path / "run")]
     argv += ["--init", str(tmp_path / "lm.npz")]
-    with pytest.raises(FileNotFoundError, match="^--init: pretrained file .*lm.npz not found"):
+    message = "^--init: pretrained file .*lm.npz not found"
+    with pytest.raises(FileNotFoundError, match=message):
         cli.main(argv)
     assert not (tmp_path / "run").exists()
 

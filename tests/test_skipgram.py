@@ -466,16 +466,23 @@ def test_lm_init_mismatch_rejected(tmp_path):
     corpus.write_text("the plot was good the plot was dull\n" * 20, "utf-8")
     vectors = tmp_path / "vectors.npz"
     cases = [
-        (["--tokenizer", "ptb"], "of 'words' tokens but --tokenizer is 'ptb'; pass --tokenizer words"),
-        (["--embed-size", "5"], "of width 4 but --embed-size is 5; pass --embed-size 4"),
+        (
+            ["--tokenizer", "ptb"],
+            "of 'words' tokens but --tokenizer is 'ptb'; pass --tokenizer words",
+        ),
+        (
+            ["--embed-size", "5"],
+            "of width 4 but --embed-size is 5; pass --embed-size 4",
+        ),
     ]
     for options, message in cases:
         with pytest.raises(ValueError, match=message):
             cli.main(lm_argv(corpus, vectors, tmp_path / "out", *options))
         assert not (tmp_path / "out").exists()
     assert cli.main(lm_argv(corpus, vectors, tmp_path / "lm")) == 0
-    with pytest.raises(ValueError, match="is a language model; pretrain lm starts only"):
-        cli.main(lm_argv(corpus, tmp_path / "lm" / "lm.npz", tmp_path / "out"))
+    lm_file = tmp_path / "lm" / "lm.npz"
+    with pytest.raises(ValueError, match="is a language model; pretrain lm starts"):
+        cli.main(lm_argv(corpus, lm_file, tmp_path / "out"))
 
 
 def test_lm_init_unreadable_file_names_option(tmp_path):

@@ -255,7 +255,7 @@ def load_pretrained(path: Path) -> Pretrained:
 
 
 def padded_embedding(pretrained: Pretrained) -> np.ndarray:
-    """Return a float32 copy of the pretrained embedding (V, E) whose `<pad>` row is zero."""
+    """Return the pretrained embedding (V, E) as float32, its `<pad>` row zero."""
     # The models' own parameters are float32, and a float16 embedding makes
     # the first optimizer step fail on mixed dtypes.
     embedding = np.array(pretrained.params["embedding"], dtype=np.float32)
@@ -282,7 +282,7 @@ def load_word_vectors(path: Path, tokenizer: str, embed_size: int) -> Pretrained
     """Read the word vectors of `jaxrnn pretrain embeddings` to start a language model.
 
     Raises:
-      FileNotFoundError, ValueError: as `load_init`, or `path` holds a
+      FileNotFoundError, ValueError: as `load_init`, or `path` contains a
         language model, or its tokenizer or E differ from the given ones.
     """
     pretrained = load_init(path)
@@ -294,14 +294,14 @@ def load_word_vectors(path: Path, tokenizer: str, embed_size: int) -> Pretrained
         )
     if pretrained.tokenizer != tokenizer:
         raise ValueError(
-            f"--init {path} holds vectors of {pretrained.tokenizer!r} tokens but "
+            f"--init {path} contains vectors of {pretrained.tokenizer!r} tokens but "
             f"--tokenizer is {tokenizer!r}; pass --tokenizer {pretrained.tokenizer}"
         )
     if pretrained.model.embed_size != embed_size:
         raise ValueError(
-            f"--init {path} holds vectors of width {pretrained.model.embed_size} but "
-            f"--embed-size is {embed_size}; pass --embed-size "
-            f"{pretrained.model.embed_size}"
+            f"--init {path} contains vectors of width "
+            f"{pretrained.model.embed_size} but --embed-size is {embed_size}; pass "
+            f"--embed-size {pretrained.model.embed_size}"
         )
     return pretrained
 
