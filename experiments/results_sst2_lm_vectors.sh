@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# SST-2 fine-tuned from a bidirectional GRU language model whose embedding
-# started from skip-gram word vectors, all pretrained on the IMDB training
-# reviews (never the test reviews), 3 seeds. docs/results.md reports the
-# pretraining times, the held-out perplexity and SST-2's mean and spread.
+# SST-2, 3 seeds, fine-tuned from a bidirectional GRU language model whose
+# embedding starts from skip-gram word vectors. Both are pretrained on the
+# IMDB training reviews only. docs/results.md reports the pretraining
+# times, the held-out perplexity and SST-2's mean and spread.
 # Usage: experiments/results_sst2_lm_vectors.sh [DATA_DIR] [OUT_DIR]
 set -euo pipefail
 DATA=${1:-../shared/data}

@@ -481,11 +481,12 @@ def test_lm_init_mismatch_rejected(tmp_path):
         assert not (tmp_path / "out").exists()
     assert cli.main(lm_argv(corpus, vectors, tmp_path / "lm")) == 0
     lm_file = tmp_path / "lm" / "lm.npz"
-    with pytest.raises(ValueError, match="is a language model; pretrain lm starts"):
+    message = "is a language model, expected the vectors.npz"
+    with pytest.raises(ValueError, match=message):
         cli.main(lm_argv(corpus, lm_file, tmp_path / "out"))
 
 
-def test_lm_init_unreadable_file_names_option(tmp_path):
+def test_lm_init_unreadable_file_named(tmp_path):
     vectors = tmp_path / "vectors.npz"
     vocab = small_vectors(vectors)
     corpus = tmp_path / "corpus.txt"
@@ -509,7 +510,7 @@ def test_lm_init_unreadable_file_names_option(tmp_path):
         assert not (tmp_path / "out").exists()
 
 
-def test_lm_init_float16_vectors_become_float32(tmp_path):
+def test_float16_vectors_become_float32(tmp_path):
     vocab = Vocab(("<pad>", "<unk>", "the", "plot"))
     vectors = np.ones((len(vocab), 4), np.float16)
     model = SkipGram(vocab_size=len(vocab), embed_size=4)
@@ -519,7 +520,7 @@ def test_lm_init_float16_vectors_become_float32(tmp_path):
     np.testing.assert_array_equal(embedding[0], np.zeros(4))
 
 
-def test_lm_init_rejects_text_outside_vocabulary(tmp_path):
+def test_lm_init_rejects_unknown_text(tmp_path):
     small_vectors(tmp_path / "vectors.npz")
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("a film about cats and dogs and birds\n" * 40, "utf-8")
@@ -528,7 +529,7 @@ def test_lm_init_rejects_text_outside_vocabulary(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_lm_init_warns_when_most_tokens_unknown(caplog):
+def test_lm_init_warns_on_unknown_text(caplog):
     args = argparse.Namespace(init="v.npz", data="c.txt", tokenizer="words")
     with caplog.at_level(logging.INFO):
         check_vector_coverage(np.array([1, 1, 1, 2], np.int32), args)

@@ -101,9 +101,9 @@ def load_corpus(
       seed: seeds the held-out draw.
       tokenizer: a key of `jaxrnn.data.tokenize.TOKENIZERS`; "ptb" matches
         SST-2's tokens.
-      vocab: a vocabulary to encode with, such as pretrained word vectors';
-        None builds one on the training documents with `vocab_size` and
-        `min_count`.
+      vocab: a vocabulary to encode with, such as that of pretrained word
+        vectors. None builds one on the training documents with
+        `vocab_size` and `min_count`.
 
     Returns:
       The vocabulary and both id streams.

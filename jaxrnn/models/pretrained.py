@@ -288,9 +288,9 @@ def load_word_vectors(path: Path, tokenizer: str, embed_size: int) -> Pretrained
     pretrained = load_init(path)
     if not isinstance(pretrained.model, SkipGram):
         raise ValueError(
-            f"--init {path} is a language model; pretrain lm starts only from the "
-            f"vectors.npz of `jaxrnn pretrain embeddings` (resume a run with "
-            f"--resume DIR instead)"
+            f"--init {path} is a language model, expected the vectors.npz of "
+            f"`jaxrnn pretrain embeddings`. To continue a language-model run, pass "
+            f"--resume DIR"
         )
     if pretrained.tokenizer != tokenizer:
         raise ValueError(

@@ -15,7 +15,7 @@ trained on the IMDB training reviews in SST-2's tokens (`jaxrnn pretrain
 embeddings --tokenizer ptb`, then `--init OUT/vectors.npz`). A
 bidirectional GRU language model of the same size pretrained from those
 vectors (`jaxrnn pretrain lm --init OUT/vectors.npz --cell gru
---bidirectional --hidden-size 128`) reaches the same accuracy; a language
+--bidirectional --hidden-size 128`) reaches the same accuracy. A language
 model of another cell or size needs its `--cell` and `--hidden-size` here
 too. Measured figures are in docs/results.md.
 """
